@@ -1,0 +1,62 @@
+//! Argument parsing, logging set-up and dispatch to one file per subcommand.
+
+mod data;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Latent LieGAN: discover symmetries in a learned latent space, find equations, forecast.
+#[derive(Parser)]
+#[command(name = "laligan", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only warnings and errors, no progress bars.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate, import and inspect datasets.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+}
+
+/// Parses the command line, runs the command and maps errors to a message and a non-zero exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    laligan::progress::set_quiet(cli.quiet);
+    let result = match cli.command {
+        Command::Data(cmd) => data::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("laligan={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,195 @@
+//! Datasets as stored: a [`Layout`] of splits fixed before generation, a [`DatasetWriter`] that streams
+//! trajectories into the file, and a [`Dataset`] reader over the mapped file.
+
+use super::file::{SafetensorsWriter, TensorFile, TensorSpec, FORMAT, SPLITS, VERSION};
+use crate::error::Result;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Shape of the stored data: trajectories and steps per split, and the observation shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    /// (trajectories, steps) of train, val and test.
+    pub splits: [(usize, usize); 3],
+    /// Shape of one observation.
+    pub obs: Vec<usize>,
+    /// Whether `dx` and `t` are stored (false for static sets of single samples).
+    pub dynamics: bool,
+}
+
+impl Layout {
+    /// Elements of one observation.
+    pub fn obs_len(&self) -> usize {
+        self.obs.iter().product()
+    }
+
+    /// The tensors of the file, in data order.
+    pub fn specs(&self) -> Vec<TensorSpec> {
+        let mut specs = Vec::new();
+        for (split, &(n, steps)) in SPLITS.iter().zip(&self.splits) {
+            let mut shape = vec![n, steps];
+            shape.extend(&self.obs);
+            specs.push(TensorSpec::new(format!("{split}.x"), &shape));
+            if self.dynamics {
+                specs.push(TensorSpec::new(format!("{split}.dx"), &shape));
+                specs.push(TensorSpec::new(format!("{split}.t"), &[n, steps]));
+            }
+        }
+        specs
+    }
+}
+
+/// Streams a dataset into its file; [`DatasetWriter::finish`] renames it into place.
+pub struct DatasetWriter {
+    inner: SafetensorsWriter,
+    layout: Layout,
+}
+
+impl DatasetWriter {
+    /// Creates the file for `layout`, recording `recipe` (TOML) and `extra` in the metadata.
+    pub fn create(
+        path: &Path,
+        force: bool,
+        layout: Layout,
+        recipe: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Self> {
+        let mut meta = BTreeMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("version".to_string(), VERSION.to_string()),
+            ("recipe".to_string(), recipe.to_string()),
+            ("observation_shape".to_string(), format!("{:?}", layout.obs)),
+        ]);
+        for (k, v) in extra {
+            meta.insert(k.to_string(), v.to_string());
+        }
+        let inner = SafetensorsWriter::create(path, force, &layout.specs(), &meta)?;
+        Ok(Self { inner, layout })
+    }
+
+    /// The layout being written.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Writes consecutive steps `step0..step0 + k` of trajectory `traj` of split `split` (0 train, 1 val,
+    /// 2 test): `x` and `dx` hold k observations, `t` k times (`dx`, `t` ignored for static sets).
+    pub fn write(&mut self, split: usize, traj: usize, step0: usize, x: &[f32], dx: &[f32], t: &[f32]) -> Result<()> {
+        let (_, steps) = self.layout.splits[split];
+        let obs = self.layout.obs_len();
+        let name = SPLITS[split];
+        let at = (traj * steps + step0) * obs;
+        self.inner.write(&format!("{name}.x"), at, x)?;
+        if self.layout.dynamics {
+            self.inner.write(&format!("{name}.dx"), at, dx)?;
+            self.inner.write(&format!("{name}.t"), traj * steps + step0, t)?;
+        }
+        Ok(())
+    }
+
+    /// Checks completeness and renames the file into place.
+    pub fn finish(self) -> Result<()> {
+        self.inner.finish()
+    }
+}
+
+/// One split of a dataset, borrowed from the mapped file.
+pub struct Split<'a> {
+    /// `[trajectories, steps, ...observation]`.
+    pub shape: &'a [usize],
+    pub x: &'a [f32],
+    /// Empty for static sets.
+    pub dx: &'a [f32],
+    /// Empty for static sets.
+    pub t: &'a [f32],
+}
+
+impl Split<'_> {
+    /// Number of trajectories.
+    pub fn trajectories(&self) -> usize {
+        self.shape[0]
+    }
+    /// Steps per trajectory.
+    pub fn steps(&self) -> usize {
+        self.shape[1]
+    }
+    /// Elements of one observation.
+    pub fn obs_len(&self) -> usize {
+        self.shape[2..].iter().product()
+    }
+}
+
+/// A dataset file opened for reading.
+pub struct Dataset {
+    file: TensorFile,
+}
+
+impl Dataset {
+    /// Opens a dataset file, checking its format marker and tensors.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = TensorFile::open(path)?;
+        match file.metadata().get("format") {
+            Some(f) if f == FORMAT => {}
+            other => {
+                return Err(data_err!(
+                    "{}: not a laligan dataset (metadata format = {:?}, expected \"{FORMAT}\"; \
+                     `laligan data import` converts numpy arrays and PNG folders)",
+                    path.display(),
+                    other
+                ))
+            }
+        }
+        let ds = Self { file };
+        for s in SPLITS {
+            if ds.file.has(&format!("{s}.x")) {
+                ds.split(s)?;
+            }
+        }
+        Ok(ds)
+    }
+
+    /// The underlying tensor file.
+    pub fn file(&self) -> &TensorFile {
+        &self.file
+    }
+
+    /// The recipe (TOML) stored in the metadata.
+    pub fn recipe(&self) -> &str {
+        self.file.metadata().get("recipe").map(String::as_str).unwrap_or("")
+    }
+
+    /// Whether the set carries derivatives and times.
+    pub fn has_dynamics(&self) -> bool {
+        self.file.has("train.dx")
+    }
+
+    /// A split by name (`train`, `val`, `test`), with shapes checked against each other.
+    pub fn split(&self, name: &str) -> Result<Split<'_>> {
+        let path = self.file.path().display();
+        let xname = format!("{name}.x");
+        let shape = self.file.shape(&xname)?;
+        if shape.len() < 3 {
+            return Err(data_err!("{path}: {xname} has shape {shape:?}, expected [trajectories, steps, ...observation]"));
+        }
+        let x = self.file.data(&xname)?;
+        let (dx, t) = if self.has_dynamics() {
+            let dx_name = format!("{name}.dx");
+            let t_name = format!("{name}.t");
+            if self.file.shape(&dx_name)? != shape {
+                return Err(data_err!("{path}: {dx_name} has shape {:?}, expected {shape:?} like {xname}", self.file.shape(&dx_name)?));
+            }
+            if self.file.shape(&t_name)? != &shape[..2] {
+                return Err(data_err!("{path}: {t_name} has shape {:?}, expected {:?}", self.file.shape(&t_name)?, &shape[..2]));
+            }
+            (self.file.data(&dx_name)?, self.file.data(&t_name)?)
+        } else {
+            (&[][..], &[][..])
+        };
+        Ok(Split { shape, x, dx, t })
+    }
+
+    /// The splits present, in order.
+    pub fn splits(&self) -> Vec<&'static str> {
+        SPLITS.into_iter().filter(|s| self.file.has(&format!("{s}.x"))).collect()
+    }
+}

@@ -1,0 +1,16 @@
+//! laligan: Latent LieGAN — latent-space symmetry discovery, symmetry-aware equation discovery and
+//! long-horizon forecasting.
+//!
+//! Data flows one way: [`data`] (systems, files, windows) → `nn`/`lie` → `train` → `sindy` → `forecast`;
+//! beside them [`config`], [`plot`] and small utilities.
+
+#[macro_use]
+pub mod error;
+pub mod config;
+pub mod data;
+pub mod io;
+pub mod plot;
+pub mod progress;
+pub mod rng;
+
+pub use error::{Error, Result};
