@@ -95,9 +95,7 @@ pub fn check_destination(dest: &Path, force: bool) -> Result<()> {
 /// Writes `bytes` to `dest` atomically (overwriting).
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(dest, true)?;
-    f.file()
-        .write_all(bytes)
-        .map_err(|e| Error::io(dest, e))?;
+    f.file().write_all(bytes).map_err(|e| Error::io(dest, e))?;
     f.commit()
 }
 
@@ -124,7 +122,10 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"one");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         let missing = dir.path().join("nope/b.txt");
-        let err = AtomicFile::create(&missing, false).err().unwrap().to_string();
+        let err = AtomicFile::create(&missing, false)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("does not exist"), "{err}");
     }
 }

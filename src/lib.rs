@@ -9,8 +9,11 @@ pub mod error;
 pub mod config;
 pub mod data;
 pub mod io;
+pub mod lie;
 pub mod plot;
 pub mod progress;
 pub mod rng;
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::{Error, Result};

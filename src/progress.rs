@@ -22,9 +22,11 @@ pub fn bar(len: u64, msg: &str) -> ProgressBar {
         },
     );
     pb.set_style(
-        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {prefix}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg:>12} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {prefix}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     pb.set_message(msg.to_string());
     pb

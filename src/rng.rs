@@ -43,7 +43,9 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<f64> = (0..4).map(|_| uniform(&mut stream(7, "a"), 0.0, 1.0)).collect();
+        let a: Vec<f64> = (0..4)
+            .map(|_| uniform(&mut stream(7, "a"), 0.0, 1.0))
+            .collect();
         let mut s = stream(7, "a");
         let b: Vec<f64> = (0..4).map(|_| uniform(&mut s, 0.0, 1.0)).collect();
         assert_eq!(a[0], b[0]);

@@ -17,9 +17,9 @@ pub fn parse<T: DeserializeOwned + Serialize>(
     origin: &str,
     overrides: &[String],
 ) -> Result<T> {
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| config_err!("{origin}: invalid TOML: {}", e.to_string().trim_end()))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        config_err!("{origin}: invalid TOML: {}", e.to_string().trim_end())
+    })?;
     let parsed: T = from_value(toml::Value::Table(table), origin)?;
     if overrides.is_empty() {
         return Ok(parsed);
@@ -28,7 +28,10 @@ pub fn parse<T: DeserializeOwned + Serialize>(
     for ov in overrides {
         apply_override(&mut resolved, ov, origin)?;
     }
-    from_value(resolved, &format!("{origin} with --set {}", overrides.join(" --set ")))
+    from_value(
+        resolved,
+        &format!("{origin} with --set {}", overrides.join(" --set ")),
+    )
 }
 
 /// Reads and parses a config file.
@@ -96,7 +99,13 @@ fn apply_override(root: &mut toml::Value, ov: &str, origin: &str) -> Result<()> 
         if !table.contains_key(*part) {
             let candidates: Vec<String> = table
                 .keys()
-                .map(|k| if here.is_empty() { k.clone() } else { format!("{here}.{k}") })
+                .map(|k| {
+                    if here.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{here}.{k}")
+                    }
+                })
                 .collect();
             let hint = closest(key, candidates.iter().map(String::as_str))
                 .map(|c| format!(" (did you mean `{c}`?)"))
@@ -126,7 +135,11 @@ pub fn key_paths<T: Serialize>(cfg: &T) -> Result<Vec<String>> {
     fn walk(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
         if let toml::Value::Table(t) = v {
             for (k, v) in t {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 if v.is_table() {
                     walk(&p, v, out);
                 } else {
@@ -161,7 +174,11 @@ mod tests {
     }
     impl Default for Train {
         fn default() -> Self {
-            Self { epochs: 3, lr: 1e-3, name: "x".into() }
+            Self {
+                epochs: 3,
+                lr: 1e-3,
+                name: "x".into(),
+            }
         }
     }
 
@@ -172,32 +189,49 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let c: Cfg = parse("seed = 1", "c", &["train.epochs=7".into(), "train.name=abc".into()]).unwrap();
+        let c: Cfg = parse(
+            "seed = 1",
+            "c",
+            &["train.epochs=7".into(), "train.name=abc".into()],
+        )
+        .unwrap();
         assert_eq!(c.train.epochs, 7);
         assert_eq!(c.train.name, "abc");
         assert_eq!(c.train.lr, 1e-3);
         let text = to_toml(&c).unwrap();
         let back: Cfg = parse(&text, "c", &[]).unwrap();
         assert_eq!(back, c);
-        assert_eq!(key_paths(&c).unwrap(), vec!["seed", "train.epochs", "train.lr", "train.name"]);
+        assert_eq!(
+            key_paths(&c).unwrap(),
+            vec!["seed", "train.epochs", "train.lr", "train.name"]
+        );
     }
 
     #[test]
     fn unknown_key_names_file_path_and_suggestion() {
         let e = err("seed = 1\n[train]\nepochz = 3\n", &[]);
-        assert!(e.contains("cfg.toml") && e.contains("epochz") && e.contains("did you mean `epochs`"), "{e}");
+        assert!(
+            e.contains("cfg.toml") && e.contains("epochz") && e.contains("did you mean `epochs`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn wrong_type_names_key_and_types() {
         let e = err("seed = 1\n[train]\nepochs = \"many\"\n", &[]);
-        assert!(e.contains("cfg.toml") && e.contains("train.epochs") && e.contains("string"), "{e}");
+        assert!(
+            e.contains("cfg.toml") && e.contains("train.epochs") && e.contains("string"),
+            "{e}"
+        );
     }
 
     #[test]
     fn override_of_missing_key_is_refused_with_suggestion() {
         let e = err("seed = 1", &["train.lrr=0.1"]);
-        assert!(e.contains("train.lrr") && e.contains("did you mean `train.lr`"), "{e}");
+        assert!(
+            e.contains("train.lrr") && e.contains("did you mean `train.lr`"),
+            "{e}"
+        );
         let e = err("seed = 1", &["train.epochs=-2"]);
         assert!(e.contains("train.epochs"), "{e}");
         let e = err("seed = 1", &["nonsense"]);

@@ -74,7 +74,15 @@ impl DatasetWriter {
 
     /// Writes consecutive steps `step0..step0 + k` of trajectory `traj` of split `split` (0 train, 1 val,
     /// 2 test): `x` and `dx` hold k observations, `t` k times (`dx`, `t` ignored for static sets).
-    pub fn write(&mut self, split: usize, traj: usize, step0: usize, x: &[f32], dx: &[f32], t: &[f32]) -> Result<()> {
+    pub fn write(
+        &mut self,
+        split: usize,
+        traj: usize,
+        step0: usize,
+        x: &[f32],
+        dx: &[f32],
+        t: &[f32],
+    ) -> Result<()> {
         let (_, steps) = self.layout.splits[split];
         let obs = self.layout.obs_len();
         let name = SPLITS[split];
@@ -82,7 +90,8 @@ impl DatasetWriter {
         self.inner.write(&format!("{name}.x"), at, x)?;
         if self.layout.dynamics {
             self.inner.write(&format!("{name}.dx"), at, dx)?;
-            self.inner.write(&format!("{name}.t"), traj * steps + step0, t)?;
+            self.inner
+                .write(&format!("{name}.t"), traj * steps + step0, t)?;
         }
         Ok(())
     }
@@ -155,7 +164,11 @@ impl Dataset {
 
     /// The recipe (TOML) stored in the metadata.
     pub fn recipe(&self) -> &str {
-        self.file.metadata().get("recipe").map(String::as_str).unwrap_or("")
+        self.file
+            .metadata()
+            .get("recipe")
+            .map(String::as_str)
+            .unwrap_or("")
     }
 
     /// Whether the set carries derivatives and times.
@@ -176,10 +189,17 @@ impl Dataset {
             let dx_name = format!("{name}.dx");
             let t_name = format!("{name}.t");
             if self.file.shape(&dx_name)? != shape {
-                return Err(data_err!("{path}: {dx_name} has shape {:?}, expected {shape:?} like {xname}", self.file.shape(&dx_name)?));
+                return Err(data_err!(
+                    "{path}: {dx_name} has shape {:?}, expected {shape:?} like {xname}",
+                    self.file.shape(&dx_name)?
+                ));
             }
             if self.file.shape(&t_name)? != &shape[..2] {
-                return Err(data_err!("{path}: {t_name} has shape {:?}, expected {:?}", self.file.shape(&t_name)?, &shape[..2]));
+                return Err(data_err!(
+                    "{path}: {t_name} has shape {:?}, expected {:?}",
+                    self.file.shape(&t_name)?,
+                    &shape[..2]
+                ));
             }
             (self.file.data(&dx_name)?, self.file.data(&t_name)?)
         } else {
@@ -190,6 +210,9 @@ impl Dataset {
 
     /// The splits present, in order.
     pub fn splits(&self) -> Vec<&'static str> {
-        SPLITS.into_iter().filter(|s| self.file.has(&format!("{s}.x"))).collect()
+        SPLITS
+            .into_iter()
+            .filter(|s| self.file.has(&format!("{s}.x")))
+            .collect()
     }
 }

@@ -26,7 +26,10 @@ pub struct TensorSpec {
 impl TensorSpec {
     /// A spec from a name and a shape.
     pub fn new(name: impl Into<String>, shape: &[usize]) -> Self {
-        Self { name: name.into(), shape: shape.to_vec() }
+        Self {
+            name: name.into(),
+            shape: shape.to_vec(),
+        }
     }
     /// Number of elements.
     pub fn numel(&self) -> usize {
@@ -57,7 +60,10 @@ impl SafetensorsWriter {
         metadata: &BTreeMap<String, String>,
     ) -> Result<Self> {
         let mut header = serde_json::Map::new();
-        header.insert("__metadata__".into(), serde_json::to_value(metadata).expect("strings"));
+        header.insert(
+            "__metadata__".into(),
+            serde_json::to_value(metadata).expect("strings"),
+        );
         let mut slots = BTreeMap::new();
         let mut offset = 0u64;
         for s in specs {
@@ -67,15 +73,28 @@ impl SafetensorsWriter {
                 serde_json::json!({"dtype": "F32", "shape": s.shape, "data_offsets": [offset, offset + bytes]}),
             );
             if slots
-                .insert(s.name.clone(), Slot { start: offset, numel: s.numel(), written: 0 })
+                .insert(
+                    s.name.clone(),
+                    Slot {
+                        start: offset,
+                        numel: s.numel(),
+                        written: 0,
+                    },
+                )
                 .is_some()
             {
-                return Err(data_err!("{}: tensor {} listed twice", path.display(), s.name));
+                return Err(data_err!(
+                    "{}: tensor {} listed twice",
+                    path.display(),
+                    s.name
+                ));
             }
             offset += bytes;
         }
-        let mut json = serde_json::to_string(&header).expect("json header").into_bytes();
-        while json.len() % 8 != 0 {
+        let mut json = serde_json::to_string(&header)
+            .expect("json header")
+            .into_bytes();
+        while !json.len().is_multiple_of(8) {
             json.push(b' ');
         }
         let mut out = AtomicFile::create(path, force)?;
@@ -83,12 +102,17 @@ impl SafetensorsWriter {
         let f = out.file();
         let io = |e| Error::io(path, e);
         f.set_len(data_start + offset).map_err(io)?;
-        f.write_all_at(&(json.len() as u64).to_le_bytes(), 0).map_err(io)?;
+        f.write_all_at(&(json.len() as u64).to_le_bytes(), 0)
+            .map_err(io)?;
         f.write_all_at(&json, 8).map_err(io)?;
         for slot in slots.values_mut() {
             slot.start += data_start;
         }
-        Ok(Self { out, slots, buf: Vec::new() })
+        Ok(Self {
+            out,
+            slots,
+            buf: Vec::new(),
+        })
     }
 
     /// Writes `data` into tensor `name` starting at element `elem_offset`.
@@ -106,14 +130,19 @@ impl SafetensorsWriter {
             ));
         }
         if data.iter().any(|v| !v.is_finite()) {
-            return Err(data_err!("tensor {name}: non-finite value near element {elem_offset}"));
+            return Err(data_err!(
+                "tensor {name}: non-finite value near element {elem_offset}"
+            ));
         }
         self.buf.clear();
         self.buf.extend(data.iter().flat_map(|v| v.to_le_bytes()));
         let at = slot.start + 4 * elem_offset as u64;
         slot.written += data.len();
         let dest = self.out.dest().to_path_buf();
-        self.out.file().write_all_at(&self.buf, at).map_err(|e| Error::io(&dest, e))
+        self.out
+            .file()
+            .write_all_at(&self.buf, at)
+            .map_err(|e| Error::io(&dest, e))
     }
 
     /// Checks every tensor was written in full, then renames the file into place.
@@ -166,7 +195,13 @@ impl TensorFile {
             .as_ref()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        Ok(Self { path: path.to_path_buf(), mmap, data_start: 8 + n, tensors, metadata })
+        Ok(Self {
+            path: path.to_path_buf(),
+            mmap,
+            data_start: 8 + n,
+            tensors,
+            metadata,
+        })
     }
 
     /// The file's path.
@@ -199,7 +234,10 @@ impl TensorFile {
         // SAFETY: f32 has no invalid bit patterns; alignment is checked below.
         let (pre, floats, post) = unsafe { bytes.align_to::<f32>() };
         if !pre.is_empty() || !post.is_empty() || !cfg!(target_endian = "little") {
-            return Err(data_err!("{}: tensor {name} is not 4-byte aligned", self.path.display()));
+            return Err(data_err!(
+                "{}: tensor {name} is not 4-byte aligned",
+                self.path.display()
+            ));
         }
         Ok(floats)
     }
@@ -259,6 +297,9 @@ mod tests {
         let p = dir.path().join("bad.safetensors");
         std::fs::write(&p, b"not a tensor file at all").unwrap();
         let e = TensorFile::open(&p).err().unwrap().to_string();
-        assert!(e.contains("bad.safetensors") && e.contains("not a valid"), "{e}");
+        assert!(
+            e.contains("bad.safetensors") && e.contains("not a valid"),
+            "{e}"
+        );
     }
 }

@@ -28,15 +28,18 @@ pub fn import(src: &Path, out: &Path, dt: f64, force: bool) -> Result<Imported> 
         return Err(config_err!("--dt must be a positive number, found {dt}"));
     }
     crate::io::check_destination(out, force)?;
-    let splits: Vec<Arrays> = if src.is_dir() {
-        split_whole(read_png_dir(src)?)
+    let (raw, presplit) = if src.is_dir() {
+        (vec![read_png_dir(src)?], false)
     } else {
         match src.extension().and_then(|e| e.to_str()) {
             Some("npy") => {
                 let t = Tensor::read_npy(src).map_err(|e| bad(src, e))?;
-                split_whole(arrays_from(src, "x", t, None, None)?)
+                (vec![arrays_from(src, "x", t, None, None)?], false)
             }
-            Some("npz") => read_npz(src)?,
+            Some("npz") => match read_npz(src)? {
+                Npz::Whole(a) => (vec![a], false),
+                Npz::Splits(v) => (v, true),
+            },
             _ => {
                 return Err(data_err!(
                     "{}: expected a .npy file, a .npz file or a folder of PNG frames",
@@ -45,6 +48,14 @@ pub fn import(src: &Path, out: &Path, dt: f64, force: bool) -> Result<Imported> 
             }
         }
     };
+    let given_dx = raw.iter().all(|a| a.dx.is_some());
+    let mut splits = raw
+        .into_iter()
+        .map(|a| complete(src, a, dt))
+        .collect::<Result<Vec<_>>>()?;
+    if !presplit {
+        splits = split_whole(splits.pop().expect("one set"));
+    }
     let obs = splits[0].shape[2..].to_vec();
     for (name, a) in ["train", "val", "test"].iter().zip(&splits) {
         if a.shape[2..] != obs[..] {
@@ -56,32 +67,71 @@ pub fn import(src: &Path, out: &Path, dt: f64, force: bool) -> Result<Imported> 
             ));
         }
     }
-    let derivative = if splits.iter().all(|a| a.dx.is_some()) { "given" } else { "central-difference" };
+    let derivative = if given_dx {
+        "given"
+    } else {
+        "central-difference"
+    };
     let layout = Layout {
         splits: std::array::from_fn(|i| (splits[i].shape[0], splits[i].shape[1])),
         obs,
         dynamics: true,
     };
-    let recipe = format!("# imported from {}\n[import]\nsource = {:?}\ndt = {dt}\n", src.display(), src.display().to_string());
-    let mut w = DatasetWriter::create(out, force, layout.clone(), &recipe, &[("dx", derivative), ("split", "imported")])?;
+    let recipe = format!(
+        "# imported from {}\n[import]\nsource = {:?}\ndt = {dt}\n",
+        src.display(),
+        src.display().to_string()
+    );
+    let mut w = DatasetWriter::create(
+        out,
+        force,
+        layout.clone(),
+        &recipe,
+        &[("dx", derivative), ("split", "imported")],
+    )?;
     for (s, a) in splits.iter().enumerate() {
         let (n, steps) = (a.shape[0], a.shape[1]);
         let obs_len: usize = a.shape[2..].iter().product();
+        let (dx, t) = (
+            a.dx.as_deref().expect("completed"),
+            a.t.as_deref().expect("completed"),
+        );
         for traj in 0..n {
-            let xs = &a.x[traj * steps * obs_len..(traj + 1) * steps * obs_len];
-            let t: Vec<f32> = match &a.t {
-                Some(t) => t[traj * steps..(traj + 1) * steps].to_vec(),
-                None => (0..steps).map(|k| (k as f64 * dt) as f32).collect(),
-            };
-            let dx = match &a.dx {
-                Some(d) => d[traj * steps * obs_len..(traj + 1) * steps * obs_len].to_vec(),
-                None => central_difference(xs, &t, obs_len).map_err(|e| data_err!("{}: {e}", src.display()))?,
-            };
-            w.write(s, traj, 0, xs, &dx, &t)?;
+            let r = traj * steps * obs_len..(traj + 1) * steps * obs_len;
+            w.write(
+                s,
+                traj,
+                0,
+                &a.x[r.clone()],
+                &dx[r],
+                &t[traj * steps..(traj + 1) * steps],
+            )?;
         }
     }
     w.finish()?;
     Ok(Imported { layout, derivative })
+}
+
+/// Fills in missing times (`k·dt`) and derivatives (central differences) over whole trajectories.
+fn complete(src: &Path, mut a: Arrays, dt: f64) -> Result<Arrays> {
+    let (n, steps) = (a.shape[0], a.shape[1]);
+    let obs: usize = a.shape[2..].iter().product();
+    let t = a.t.get_or_insert_with(|| {
+        (0..n)
+            .flat_map(|_| (0..steps).map(|k| (k as f64 * dt) as f32))
+            .collect()
+    });
+    if a.dx.is_none() {
+        let mut dx = Vec::with_capacity(a.x.len());
+        for traj in 0..n {
+            let xs = &a.x[traj * steps * obs..(traj + 1) * steps * obs];
+            let d = central_difference(xs, &t[traj * steps..(traj + 1) * steps], obs)
+                .map_err(|e| data_err!("{}: trajectory {traj}: {e}", src.display()))?;
+            dx.extend(d);
+        }
+        a.dx = Some(dx);
+    }
+    Ok(a)
 }
 
 fn bad(src: &Path, e: impl std::fmt::Display) -> Error {
@@ -89,10 +139,16 @@ fn bad(src: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// Second-order central differences in time (one-sided second-order at both ends) on one trajectory.
-pub fn central_difference(x: &[f32], t: &[f32], obs: usize) -> std::result::Result<Vec<f32>, String> {
+pub fn central_difference(
+    x: &[f32],
+    t: &[f32],
+    obs: usize,
+) -> std::result::Result<Vec<f32>, String> {
     let n = t.len();
     if n < 3 {
-        return Err(format!("{n} steps per trajectory: at least 3 are needed for a derivative"));
+        return Err(format!(
+            "{n} steps per trajectory: at least 3 are needed for a derivative"
+        ));
     }
     let mut dx = vec![0f32; x.len()];
     let at = |k: usize, j: usize| x[k * obs + j] as f64;
@@ -108,7 +164,9 @@ pub fn central_difference(x: &[f32], t: &[f32], obs: usize) -> std::result::Resu
                 (at(k + 1, j) - at(k - 1, j)) / (t[k + 1] - t[k - 1]) as f64
             };
             if !d.is_finite() {
-                return Err(format!("non-finite derivative at step {k} (are the times strictly increasing?)"));
+                return Err(format!(
+                    "non-finite derivative at step {k} (are the times strictly increasing?)"
+                ));
             }
             dx[k * obs + j] = d as f32;
         }
@@ -117,7 +175,13 @@ pub fn central_difference(x: &[f32], t: &[f32], obs: usize) -> std::result::Resu
 }
 
 /// One array of an import, checked for finiteness and shape.
-fn arrays_from(src: &Path, name: &str, x: Tensor, dx: Option<Tensor>, t: Option<Tensor>) -> Result<Arrays> {
+fn arrays_from(
+    src: &Path,
+    name: &str,
+    x: Tensor,
+    dx: Option<Tensor>,
+    t: Option<Tensor>,
+) -> Result<Arrays> {
     let x = finite(src, name, x)?;
     let mut shape = x.1;
     match shape.len() {
@@ -134,7 +198,11 @@ fn arrays_from(src: &Path, name: &str, x: Tensor, dx: Option<Tensor>, t: Option<
         Some(d) => {
             let d = finite(src, &format!("{name} derivative"), d)?;
             if d.0.len() != x.0.len() {
-                return Err(data_err!("{}: derivative of {name} has shape {:?}, expected {shape:?}", src.display(), d.1));
+                return Err(data_err!(
+                    "{}: derivative of {name} has shape {:?}, expected {shape:?}",
+                    src.display(),
+                    d.1
+                ));
             }
             Some(d.0)
         }
@@ -149,13 +217,23 @@ fn arrays_from(src: &Path, name: &str, x: Tensor, dx: Option<Tensor>, t: Option<
             } else if t.0.len() == per * shape[0] {
                 t.0
             } else {
-                return Err(data_err!("{}: times of {name} have shape {:?}, expected [{per}] or {:?}", src.display(), t.1, &shape[..2]));
+                return Err(data_err!(
+                    "{}: times of {name} have shape {:?}, expected [{per}] or {:?}",
+                    src.display(),
+                    t.1,
+                    &shape[..2]
+                ));
             };
             Some(v)
         }
         None => None,
     };
-    Ok(Arrays { shape, x: x.0, dx, t })
+    Ok(Arrays {
+        shape,
+        x: x.0,
+        dx,
+        t,
+    })
 }
 
 fn finite(src: &Path, name: &str, t: Tensor) -> Result<(Vec<f32>, Vec<usize>)> {
@@ -175,12 +253,23 @@ fn finite(src: &Path, name: &str, t: Tensor) -> Result<(Vec<f32>, Vec<usize>)> {
     Ok((v, shape))
 }
 
-fn read_npz(src: &Path) -> Result<Vec<Arrays>> {
+/// An npz holds either one set of arrays to split, or the three splits.
+enum Npz {
+    Whole(Arrays),
+    Splits(Vec<Arrays>),
+}
+
+fn read_npz(src: &Path) -> Result<Npz> {
     let mut arrays = Tensor::read_npz(src).map_err(|e| bad(src, e))?;
-    let mut take = |k: &str| arrays.iter().position(|(n, _)| n == k).map(|i| arrays.swap_remove(i).1);
+    let mut take = |k: &str| {
+        arrays
+            .iter()
+            .position(|(n, _)| n == k)
+            .map(|i| arrays.swap_remove(i).1)
+    };
     if let Some(x) = take("x") {
         let (dx, t) = (take("dx"), take("t"));
-        return Ok(split_whole(arrays_from(src, "x", x, dx, t)?));
+        return Ok(Npz::Whole(arrays_from(src, "x", x, dx, t)?));
     }
     let mut out = Vec::new();
     for s in ["train", "val", "test"] {
@@ -190,7 +279,7 @@ fn read_npz(src: &Path) -> Result<Vec<Arrays>> {
         let (dx, t) = (take(&format!("{s}_dx")), take(&format!("{s}_t")));
         out.push(arrays_from(src, &format!("{s}_x"), x, dx, t)?);
     }
-    Ok(out)
+    Ok(Npz::Splits(out))
 }
 
 /// Splits one set of arrays 80/10/10: by trajectory when there are at least 10, else by time.
@@ -216,9 +305,20 @@ fn split_whole(a: Arrays) -> Vec<Arrays> {
             } else {
                 shape[1] = hi - lo;
                 let pick = |v: &Vec<f32>, w: usize| -> Vec<f32> {
-                    (0..n).flat_map(|tr| v[(tr * steps + lo) * w..(tr * steps + hi) * w].iter().copied()).collect()
+                    (0..n)
+                        .flat_map(|tr| {
+                            v[(tr * steps + lo) * w..(tr * steps + hi) * w]
+                                .iter()
+                                .copied()
+                        })
+                        .collect()
                 };
-                Arrays { shape, x: pick(&a.x, obs), dx: a.dx.as_ref().map(|d| pick(d, obs)), t: a.t.as_ref().map(|t| pick(t, 1)) }
+                Arrays {
+                    shape,
+                    x: pick(&a.x, obs),
+                    dx: a.dx.as_ref().map(|d| pick(d, obs)),
+                    t: a.t.as_ref().map(|t| pick(t, 1)),
+                }
             }
         })
         .collect()
@@ -230,23 +330,35 @@ fn read_png_dir(dir: &Path) -> Result<Arrays> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("png")))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+        })
         .collect();
     files.sort();
     if files.len() < 3 {
-        return Err(data_err!("{}: found {} PNG frames, need at least 3", dir.display(), files.len()));
+        return Err(data_err!(
+            "{}: found {} PNG frames, need at least 3",
+            dir.display(),
+            files.len()
+        ));
     }
     let mut x = Vec::new();
     let mut frame_shape: Option<Vec<usize>> = None;
     for f in &files {
-        let img = image::open(f).map_err(|e| data_err!("{}: cannot read PNG ({e})", f.display()))?;
+        let img =
+            image::open(f).map_err(|e| data_err!("{}: cannot read PNG ({e})", f.display()))?;
         let color = img.color().has_color();
         let (w, h) = (img.width() as usize, img.height() as usize);
         let shape = if color { vec![3, h, w] } else { vec![h, w] };
         match &frame_shape {
             None => frame_shape = Some(shape.clone()),
             Some(s) if *s != shape => {
-                return Err(data_err!("{}: frame shape {shape:?} differs from the first frame's {s:?}", f.display()))
+                return Err(data_err!(
+                    "{}: frame shape {shape:?} differs from the first frame's {s:?}",
+                    f.display()
+                ))
             }
             _ => {}
         }
@@ -261,7 +373,12 @@ fn read_png_dir(dir: &Path) -> Result<Arrays> {
     }
     let mut shape = vec![1, files.len()];
     shape.extend(frame_shape.expect("at least one frame"));
-    Ok(Arrays { shape, x, dx: None, t: None })
+    Ok(Arrays {
+        shape,
+        x,
+        dx: None,
+        t: None,
+    })
 }
 
 #[cfg(test)]
@@ -274,7 +391,12 @@ mod tests {
         let x: Vec<f32> = t.iter().map(|&s| 3.0 * s * s - s + 2.0).collect();
         let d = central_difference(&x, &t, 1).unwrap();
         for (k, &s) in t.iter().enumerate() {
-            assert!((d[k] - (6.0 * s - 1.0)).abs() < 1e-3, "step {k}: {} vs {}", d[k], 6.0 * s - 1.0);
+            assert!(
+                (d[k] - (6.0 * s - 1.0)).abs() < 1e-3,
+                "step {k}: {} vs {}",
+                d[k],
+                6.0 * s - 1.0
+            );
         }
         assert!(central_difference(&x[..2], &t[..2], 1).is_err());
     }

@@ -12,17 +12,37 @@ use std::path::Path;
 pub struct Recipe {
     /// Seed of every random draw of the dataset.
     pub seed: u64,
-    #[serde(rename = "lotka-volterra", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "lotka-volterra",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub lotka_volterra: Option<LotkaVolterra>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub pendulum: Option<Pendulum>,
-    #[serde(rename = "pendulum-movie", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "pendulum-movie",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub pendulum_movie: Option<PendulumMovie>,
-    #[serde(rename = "reaction-diffusion", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "reaction-diffusion",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub reaction_diffusion: Option<ReactionDiffusion>,
-    #[serde(rename = "double-bump", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "double-bump",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub double_bump: Option<DoubleBump>,
-    #[serde(rename = "rotating-object", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "rotating-object",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub rotating_object: Option<RotatingObject>,
 }
 
@@ -56,7 +76,16 @@ pub struct LotkaVolterra {
 
 impl Default for LotkaVolterra {
     fn default() -> Self {
-        Self { n_train: 200, n_val: 20, n_test: 20, steps: 10_000, dt: 0.002, substeps: 1, h_min: 3.0, h_max: 4.5 }
+        Self {
+            n_train: 200,
+            n_val: 20,
+            n_test: 20,
+            steps: 10_000,
+            dt: 0.002,
+            substeps: 1,
+            h_min: 3.0,
+            h_max: 4.5,
+        }
     }
 }
 
@@ -80,7 +109,17 @@ pub struct Pendulum {
 
 impl Default for Pendulum {
     fn default() -> Self {
-        Self { n_train: 200, n_val: 20, n_test: 20, steps: 500, dt: 0.02, substeps: 10, theta_max: PI, omega_max: 2.1, energy_max: 0.99 }
+        Self {
+            n_train: 200,
+            n_val: 20,
+            n_test: 20,
+            steps: 500,
+            dt: 0.02,
+            substeps: 10,
+            theta_max: PI,
+            omega_max: 2.1,
+            energy_max: 0.99,
+        }
     }
 }
 
@@ -100,7 +139,12 @@ pub struct PendulumMovie {
 
 impl Default for PendulumMovie {
     fn default() -> Self {
-        Self { size: 51, extent: 1.5, width: 0.05, dynamics: Pendulum::default() }
+        Self {
+            size: 51,
+            extent: 1.5,
+            width: 0.05,
+            dynamics: Pendulum::default(),
+        }
     }
 }
 
@@ -140,7 +184,7 @@ impl Default for ReactionDiffusion {
             beta: 1.0,
             dt: 0.05,
             t_end: 500.0,
-            substeps: 5,
+            substeps: 1,
             drop_first: 2,
             mask: 0.01,
             train_fraction: 0.8,
@@ -164,7 +208,13 @@ pub struct DoubleBump {
 
 impl Default for DoubleBump {
     fn default() -> Self {
-        Self { n_train: 10_000, n_val: 1_000, n_test: 1_000, length: 64, width: 16 }
+        Self {
+            n_train: 10_000,
+            n_val: 1_000,
+            n_test: 1_000,
+            length: 64,
+            width: 16,
+        }
     }
 }
 
@@ -183,24 +233,47 @@ pub struct RotatingObject {
 
 impl Default for RotatingObject {
     fn default() -> Self {
-        Self { n_train: 10_000, n_val: 100, n_test: 100, size: 48, mesh: String::new() }
+        Self {
+            n_train: 10_000,
+            n_val: 100,
+            n_test: 100,
+            size: 48,
+            mesh: String::new(),
+        }
     }
 }
 
 /// Names and texts of the built-in recipes (the files in `datasets/`).
 pub const BUILTIN: [(&str, &str); 6] = [
-    ("lotka-volterra", include_str!("../../datasets/lotka-volterra.toml")),
+    (
+        "lotka-volterra",
+        include_str!("../../datasets/lotka-volterra.toml"),
+    ),
     ("pendulum", include_str!("../../datasets/pendulum.toml")),
-    ("pendulum-movie", include_str!("../../datasets/pendulum-movie.toml")),
-    ("reaction-diffusion", include_str!("../../datasets/reaction-diffusion.toml")),
-    ("double-bump", include_str!("../../datasets/double-bump.toml")),
-    ("rotating-object", include_str!("../../datasets/rotating-object.toml")),
+    (
+        "pendulum-movie",
+        include_str!("../../datasets/pendulum-movie.toml"),
+    ),
+    (
+        "reaction-diffusion",
+        include_str!("../../datasets/reaction-diffusion.toml"),
+    ),
+    (
+        "double-bump",
+        include_str!("../../datasets/double-bump.toml"),
+    ),
+    (
+        "rotating-object",
+        include_str!("../../datasets/rotating-object.toml"),
+    ),
 ];
 
 impl Recipe {
     /// Loads a recipe by built-in name or from a TOML file, with `--set` overrides, and validates it.
     pub fn resolve(name_or_path: &str, overrides: &[String]) -> Result<Self> {
-        let recipe: Recipe = if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+        let recipe: Recipe = if let Some((name, text)) =
+            BUILTIN.iter().find(|(n, _)| *n == name_or_path)
+        {
             crate::config::parse(text, &format!("built-in recipe {name}"), overrides)?
         } else if name_or_path.ends_with(".toml") || Path::new(name_or_path).is_file() {
             crate::config::load(Path::new(name_or_path), overrides)?
@@ -224,7 +297,9 @@ impl Recipe {
             self.lotka_volterra.as_ref().map(System::LotkaVolterra),
             self.pendulum.as_ref().map(System::Pendulum),
             self.pendulum_movie.as_ref().map(System::PendulumMovie),
-            self.reaction_diffusion.as_ref().map(System::ReactionDiffusion),
+            self.reaction_diffusion
+                .as_ref()
+                .map(System::ReactionDiffusion),
             self.double_bump.as_ref().map(System::DoubleBump),
             self.rotating_object.as_ref().map(System::RotatingObject),
         ];
@@ -302,7 +377,10 @@ impl Recipe {
                 }
                 let frames = (s.t_end / s.dt).round() as usize + 1;
                 if frames <= s.drop_first + 2 {
-                    c.fail(format!("t_end/dt gives {frames} frames, not more than drop_first = {} + 2", s.drop_first));
+                    c.fail(format!(
+                        "t_end/dt gives {frames} frames, not more than drop_first = {} + 2",
+                        s.drop_first
+                    ));
                 }
             }
             System::DoubleBump(s) => {
@@ -311,7 +389,10 @@ impl Recipe {
                 c.pos_int("length", s.length, 2);
                 c.pos_int("width", s.width, 1);
                 if s.width > s.length {
-                    c.fail(format!("width ({}) must not exceed length ({})", s.width, s.length));
+                    c.fail(format!(
+                        "width ({}) must not exceed length ({})",
+                        s.width, s.length
+                    ));
                 }
             }
             System::RotatingObject(s) => {
@@ -332,8 +413,11 @@ fn check_pendulum(c: &mut Checker, prefix: &'static str, s: &Pendulum) {
     c.pos_int("substeps", s.substeps, 1);
     c.pos("theta_max", s.theta_max);
     c.pos("omega_max", s.omega_max);
-    if !(s.energy_max > -1.0) {
-        c.fail(format!("energy_max must exceed −1 (the minimum energy), found {}", s.energy_max));
+    if s.energy_max.is_nan() || s.energy_max <= -1.0 {
+        c.fail(format!(
+            "energy_max must exceed −1 (the minimum energy), found {}",
+            s.energy_max
+        ));
     }
 }
 
@@ -350,12 +434,18 @@ impl Checker {
     }
     fn pos(&mut self, key: &str, v: f64) {
         if !(v > 0.0 && v.is_finite()) {
-            self.errors.push(format!("{}.{key} must be a positive number, found {v}", self.prefix));
+            self.errors.push(format!(
+                "{}.{key} must be a positive number, found {v}",
+                self.prefix
+            ));
         }
     }
     fn pos_int(&mut self, key: &str, v: usize, min: usize) {
         if v < min {
-            self.errors.push(format!("{}.{key} must be at least {min}, found {v}", self.prefix));
+            self.errors.push(format!(
+                "{}.{key} must be at least {min}, found {v}",
+                self.prefix
+            ));
         }
     }
     fn counts(&mut self, train: usize, val: usize, test: usize) {

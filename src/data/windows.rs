@@ -18,7 +18,14 @@ impl WindowIndex {
     /// Windows of `len` elements `gap` steps apart, starting every `stride` steps, in every trajectory.
     /// Starts run over `0 .. steps − (len − 1)·gap − tail`: `tail` = 0 takes every complete window;
     /// the reference implementation's loops end `gap` steps earlier (`tail = gap`).
-    pub fn new(trajectories: usize, steps: usize, len: usize, gap: usize, stride: usize, tail: usize) -> Result<Self> {
+    pub fn new(
+        trajectories: usize,
+        steps: usize,
+        len: usize,
+        gap: usize,
+        stride: usize,
+        tail: usize,
+    ) -> Result<Self> {
         if len == 0 || gap == 0 || stride == 0 {
             return Err(config_err!(
                 "window length, gap and stride must be positive; found {len}, {gap}, {stride}"
@@ -31,7 +38,14 @@ impl WindowIndex {
             ));
         }
         let per_traj = (steps - span).div_ceil(stride);
-        Ok(Self { trajectories, steps, len, gap, stride, per_traj })
+        Ok(Self {
+            trajectories,
+            steps,
+            len,
+            gap,
+            stride,
+            per_traj,
+        })
     }
 
     /// Number of windows.
@@ -85,19 +99,30 @@ mod tests {
         assert_eq!(lv.get(9_800), (1, 0));
         assert_eq!(lv.element(9_801, 1), 10_000 + 1 + 100);
         // Pendulum: consecutive pairs, 498 per trajectory of 500.
-        assert_eq!(WindowIndex::new(200, 500, 2, 1, 1, 1).unwrap().len(), 200 * 498);
+        assert_eq!(
+            WindowIndex::new(200, 500, 2, 1, 1, 1).unwrap().len(),
+            200 * 498
+        );
         // Reaction–diffusion: 7 999 training frames, 7 998 consecutive pairs.
         assert_eq!(WindowIndex::new(1, 7_999, 2, 1, 1, 0).unwrap().len(), 7_998);
         // Every 10th start.
-        assert_eq!(WindowIndex::new(200, 10_000, 2, 100, 10, 100).unwrap().len(), 196_000);
-        assert!(WindowIndex::new(1, 5, 3, 2, 1, 0).is_err());
+        assert_eq!(
+            WindowIndex::new(200, 10_000, 2, 100, 10, 100)
+                .unwrap()
+                .len(),
+            196_000
+        );
+        assert!(WindowIndex::new(1, 5, 3, 3, 1, 0).is_err());
+        assert_eq!(WindowIndex::new(1, 5, 3, 2, 1, 0).unwrap().len(), 1);
     }
 
     #[test]
     fn gather_copies_the_right_elements() {
         // 2 trajectories × 4 steps × 2 values: value = 100·traj + 10·step + component.
         let data: Vec<f32> = (0..2)
-            .flat_map(|tr| (0..4).flat_map(move |s| (0..2).map(move |c| (100 * tr + 10 * s + c) as f32)))
+            .flat_map(|tr| {
+                (0..4).flat_map(move |s| (0..2).map(move |c| (100 * tr + 10 * s + c) as f32))
+            })
             .collect();
         let w = WindowIndex::new(2, 4, 2, 2, 1, 0).unwrap();
         assert_eq!(w.len(), 4);

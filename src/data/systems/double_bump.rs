@@ -29,10 +29,19 @@ pub fn signal(r: &DoubleBump, s1: usize, s2: usize, out: &mut [f32]) {
 }
 
 pub(super) fn layout(r: &DoubleBump) -> Layout {
-    Layout { splits: [(r.n_train, 1), (r.n_val, 1), (r.n_test, 1)], obs: vec![1, r.length], dynamics: false }
+    Layout {
+        splits: [(r.n_train, 1), (r.n_val, 1), (r.n_test, 1)],
+        obs: vec![1, r.length],
+        dynamics: false,
+    }
 }
 
-pub(super) fn generate(r: &DoubleBump, seed: u64, w: &mut DatasetWriter, g: &mut Generated) -> Result<()> {
+pub(super) fn generate(
+    r: &DoubleBump,
+    seed: u64,
+    w: &mut DatasetWriter,
+    g: &mut Generated,
+) -> Result<()> {
     let mut s = rng::stream(seed, "double-bump/shifts");
     let mut buf = vec![0f32; r.length];
     for i in 0..r.n_train + r.n_val + r.n_test {
@@ -56,12 +65,18 @@ mod tests {
         signal(&r, 5, 40, &mut a);
         signal(&r, 6, 40, &mut b);
         // Shifting only the rectangle by one changes exactly its two edge samples.
-        let changed = a.iter().zip(&b).filter(|(x, y)| (*x - *y).abs() > 1e-6).count();
+        let changed = a
+            .iter()
+            .zip(&b)
+            .filter(|(x, y)| (*x - *y).abs() > 1e-6)
+            .count();
         assert_eq!(changed, 2);
         signal(&r, 60, 40, &mut a); // wraps around the end
         let rect_mass: f32 = a.iter().sum::<f32>() * 2.0;
         let (rect, tri) = bumps(&r);
-        assert!((rect_mass as f64 - rect.iter().sum::<f64>() - tri.iter().sum::<f64>()).abs() < 1e-4);
+        assert!(
+            (rect_mass as f64 - rect.iter().sum::<f64>() - tri.iter().sum::<f64>()).abs() < 1e-4
+        );
         assert_eq!(rect.iter().sum::<f64>(), 16.0);
         assert!(tri.iter().all(|&v| (0.0..=1.0).contains(&v)));
     }

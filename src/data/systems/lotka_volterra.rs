@@ -21,7 +21,10 @@ pub fn initial_conditions(r: &LotkaVolterra, seed: u64, n: usize) -> Vec<[f64; 2
     let mut s = rng::stream(seed, "lotka-volterra/initial");
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
-        let x = [rng::uniform(&mut s, 0.0, 1.0).ln(), rng::uniform(&mut s, 0.0, 1.0).ln()];
+        let x = [
+            rng::uniform(&mut s, 0.0, 1.0).ln(),
+            rng::uniform(&mut s, 0.0, 1.0).ln(),
+        ];
         let h = first_integral(&x);
         if (r.h_min..=r.h_max).contains(&h) {
             out.push(x);
@@ -31,10 +34,23 @@ pub fn initial_conditions(r: &LotkaVolterra, seed: u64, n: usize) -> Vec<[f64; 2
 }
 
 pub(super) fn layout(r: &LotkaVolterra) -> Layout {
-    Layout { splits: [(r.n_train, r.steps), (r.n_val, r.steps), (r.n_test, r.steps)], obs: vec![2], dynamics: true }
+    Layout {
+        splits: [
+            (r.n_train, r.steps),
+            (r.n_val, r.steps),
+            (r.n_test, r.steps),
+        ],
+        obs: vec![2],
+        dynamics: true,
+    }
 }
 
-pub(super) fn generate(r: &LotkaVolterra, seed: u64, w: &mut DatasetWriter, g: &mut Generated) -> Result<()> {
+pub(super) fn generate(
+    r: &LotkaVolterra,
+    seed: u64,
+    w: &mut DatasetWriter,
+    g: &mut Generated,
+) -> Result<()> {
     let ics = initial_conditions(r, seed, r.n_train + r.n_val + r.n_test);
     super::write_ode_splits(w, g, &ics, &rhs, r.dt, r.steps, r.substeps)
 }

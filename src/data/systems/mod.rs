@@ -24,7 +24,12 @@ pub struct Generated {
 
 impl Generated {
     fn new(layout: Layout) -> Self {
-        Self { layout, values: 0, min: f32::INFINITY, max: f32::NEG_INFINITY }
+        Self {
+            layout,
+            values: 0,
+            min: f32::INFINITY,
+            max: f32::NEG_INFINITY,
+        }
     }
     fn observe(&mut self, x: &[f32]) {
         self.values += x.len();
@@ -49,7 +54,11 @@ pub fn layout(recipe: &Recipe) -> Result<Layout> {
         System::PendulumMovie(r) => pendulum::movie_layout(r),
         System::ReactionDiffusion(r) => {
             let [a, b, c] = rd_split_sizes(r);
-            Layout { splits: [(1, a), (1, b), (1, c)], obs: vec![r.n, r.n], dynamics: true }
+            Layout {
+                splits: [(1, a), (1, b), (1, c)],
+                obs: vec![r.n, r.n],
+                dynamics: true,
+            }
         }
         System::DoubleBump(r) => double_bump::layout(r),
         System::RotatingObject(r) => Layout {
@@ -128,9 +137,18 @@ pub fn rd_split_sizes(r: &crate::data::recipe::ReactionDiffusion) -> [usize; 3] 
     [train, val, kept - train - val]
 }
 
-fn generate_rd(r: &crate::data::recipe::ReactionDiffusion, w: &mut DatasetWriter, g: &mut Generated) -> Result<()> {
+fn generate_rd(
+    r: &crate::data::recipe::ReactionDiffusion,
+    w: &mut DatasetWriter,
+    g: &mut Generated,
+) -> Result<()> {
     use reaction_diffusion::{integrate, LambdaOmega};
-    let p = LambdaOmega { n: r.n, length: r.length, d: r.d, beta: r.beta };
+    let p = LambdaOmega {
+        n: r.n,
+        length: r.length,
+        d: r.d,
+        beta: r.beta,
+    };
     let xs = p.coords();
     let mask: Vec<f64> = xs
         .iter()
@@ -163,7 +181,12 @@ fn generate_rd(r: &crate::data::recipe::ReactionDiffusion, w: &mut DatasetWriter
     Ok(())
 }
 
-fn generate_rotating(r: &RotatingObject, seed: u64, w: &mut DatasetWriter, g: &mut Generated) -> Result<()> {
+fn generate_rotating(
+    r: &RotatingObject,
+    seed: u64,
+    w: &mut DatasetWriter,
+    g: &mut Generated,
+) -> Result<()> {
     use rotating_object::{render, rotation_from_normals, Mesh};
     let mesh = if r.mesh.is_empty() {
         Mesh::cubes()

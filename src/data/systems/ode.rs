@@ -1,8 +1,14 @@
 //! Fixed-step RK4 for small autonomous ODE systems in f64.
 
 /// One RK4 step of ẏ = f(y) with step h.
-pub fn rk4_step<const N: usize>(f: &impl Fn(&[f64; N]) -> [f64; N], y: &[f64; N], h: f64) -> [f64; N] {
-    let add = |a: &[f64; N], b: &[f64; N], s: f64| -> [f64; N] { std::array::from_fn(|i| a[i] + s * b[i]) };
+pub fn rk4_step<const N: usize>(
+    f: &impl Fn(&[f64; N]) -> [f64; N],
+    y: &[f64; N],
+    h: f64,
+) -> [f64; N] {
+    let add = |a: &[f64; N], b: &[f64; N], s: f64| -> [f64; N] {
+        std::array::from_fn(|i| a[i] + s * b[i])
+    };
     let k1 = f(y);
     let k2 = f(&add(y, &k1, h / 2.0));
     let k3 = f(&add(y, &k2, h / 2.0));

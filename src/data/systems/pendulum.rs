@@ -22,7 +22,10 @@ pub fn initial_conditions(r: &Pendulum, seed: u64, n: usize) -> Vec<[f64; 2]> {
     let mut s = rng::stream(seed, "pendulum/initial");
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
-        let x = [rng::uniform(&mut s, -r.theta_max, r.theta_max), rng::uniform(&mut s, -r.omega_max, r.omega_max)];
+        let x = [
+            rng::uniform(&mut s, -r.theta_max, r.theta_max),
+            rng::uniform(&mut s, -r.omega_max, r.omega_max),
+        ];
         if energy(&x).abs() <= r.energy_max {
             out.push(x);
         }
@@ -35,16 +38,32 @@ fn counts(r: &Pendulum) -> usize {
 }
 
 pub(super) fn layout(r: &Pendulum) -> Layout {
-    Layout { splits: [(r.n_train, r.steps), (r.n_val, r.steps), (r.n_test, r.steps)], obs: vec![2], dynamics: true }
+    Layout {
+        splits: [
+            (r.n_train, r.steps),
+            (r.n_val, r.steps),
+            (r.n_test, r.steps),
+        ],
+        obs: vec![2],
+        dynamics: true,
+    }
 }
 
-pub(super) fn generate(r: &Pendulum, seed: u64, w: &mut DatasetWriter, g: &mut Generated) -> Result<()> {
+pub(super) fn generate(
+    r: &Pendulum,
+    seed: u64,
+    w: &mut DatasetWriter,
+    g: &mut Generated,
+) -> Result<()> {
     let ics = initial_conditions(r, seed, counts(r));
     super::write_ode_splits(w, g, &ics, &rhs, r.dt, r.steps, r.substeps)
 }
 
 pub(super) fn movie_layout(r: &PendulumMovie) -> Layout {
-    Layout { obs: vec![r.size, r.size], ..layout(&r.dynamics) }
+    Layout {
+        obs: vec![r.size, r.size],
+        ..layout(&r.dynamics)
+    }
 }
 
 /// θ wrapped to (−π, π].
@@ -78,7 +97,12 @@ pub fn render(r: &PendulumMovie, x: &[f64; 2], img: &mut [f32], dimg: &mut [f32]
     }
 }
 
-pub(super) fn generate_movie(r: &PendulumMovie, seed: u64, w: &mut DatasetWriter, g: &mut Generated) -> Result<()> {
+pub(super) fn generate_movie(
+    r: &PendulumMovie,
+    seed: u64,
+    w: &mut DatasetWriter,
+    g: &mut Generated,
+) -> Result<()> {
     let p = &r.dynamics;
     let ics = initial_conditions(p, seed, counts(p));
     let pix = r.size * r.size;
@@ -88,7 +112,12 @@ pub(super) fn generate_movie(r: &PendulumMovie, seed: u64, w: &mut DatasetWriter
         let (split, traj) = super::split_of(w.layout(), i);
         let tr = ode::trajectory(&rhs, *x0, p.dt, p.steps, p.substeps);
         for (k, x) in tr.iter().enumerate() {
-            render(r, x, &mut img[k * pix..(k + 1) * pix], &mut dimg[k * pix..(k + 1) * pix]);
+            render(
+                r,
+                x,
+                &mut img[k * pix..(k + 1) * pix],
+                &mut dimg[k * pix..(k + 1) * pix],
+            );
         }
         let t: Vec<f32> = (0..p.steps).map(|k| (k as f64 * p.dt) as f32).collect();
         w.write(split, traj, 0, &img, &dimg, &t)?;
@@ -108,7 +137,10 @@ mod tests {
         for th in [-7.0, -PI, -1.0, 0.0, PI, 4.0, 13.0] {
             let w = wrap(th);
             assert!(w > -PI && w <= PI, "{th} -> {w}");
-            assert!(((th - w) / (2.0 * PI)).fract().abs() < 1e-12 || ((th - w) / (2.0 * PI)).fract().abs() > 1.0 - 1e-12);
+            assert!(
+                ((th - w) / (2.0 * PI)).fract().abs() < 1e-12
+                    || ((th - w) / (2.0 * PI)).fract().abs() > 1.0 - 1e-12
+            );
         }
     }
 
@@ -119,7 +151,12 @@ mod tests {
         let (mut a, mut da) = (vec![0f32; n * n], vec![0f32; n * n]);
         render(&r, &[0.0, 0.0], &mut a, &mut da);
         // θ = 0: the bob hangs down, at y = (0, −1): bottom middle region.
-        let arg = a.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).unwrap().0;
+        let arg = a
+            .iter()
+            .enumerate()
+            .max_by(|x, y| x.1.total_cmp(y.1))
+            .unwrap()
+            .0;
         let (row, col) = (arg / n, arg % n);
         assert_eq!(col, n / 2);
         assert_eq!(row, ((1.5 + 1.0) / 3.0 * (n - 1) as f64).round() as usize);
@@ -134,8 +171,13 @@ mod tests {
         };
         let (p, m) = (step(h), step(-h));
         render(&r, &x, &mut a, &mut da);
-        let err = (0..n * n).map(|i| ((p[i] - m[i]) as f64 / (2.0 * h) - da[i] as f64).abs()).fold(0.0, f64::max);
+        let err = (0..n * n)
+            .map(|i| ((p[i] - m[i]) as f64 / (2.0 * h) - da[i] as f64).abs())
+            .fold(0.0, f64::max);
         let scale = da.iter().map(|v| v.abs() as f64).fold(0.0, f64::max);
-        assert!(err < 1e-2 * scale, "derivative error {err} vs scale {scale}");
+        assert!(
+            err < 1e-2 * scale,
+            "derivative error {err} vs scale {scale}"
+        );
     }
 }

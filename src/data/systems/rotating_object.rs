@@ -355,7 +355,11 @@ pub fn render(mesh: &Mesh, r: &Mat3, size: usize, out: &mut [f32]) {
         .map(|t| {
             let nrm = cross(sub(verts[t[1]], verts[t[0]]), sub(verts[t[2]], verts[t[0]]));
             let l = norm(nrm);
-            if l > 0.0 { nrm.map(|x| x / l) } else { nrm }
+            if l > 0.0 {
+                nrm.map(|x| x / l)
+            } else {
+                nrm
+            }
         })
         .collect();
     let mut zbuf = vec![f64::NEG_INFINITY; n * n];
@@ -808,55 +812,5 @@ mod tests {
         let e = err("OFF\n3 1 0\n0 0 0\n1 0\n0 1 0\n3 0 1 2\n");
         assert!(e.contains("line 4"), "{e}");
         assert!(err("OFF\n3 1 0\n1 1 1\n1 1 1\n1 1 1\n3 0 1 2\n").contains("coincide"));
-    }
-
-    /// Writes a few samples as `rotating_object.pgm` in the temp directory,
-    /// each row the front, side and top views side by side.
-    #[test]
-    #[ignore]
-    fn write_sample_pgm() {
-        let m = Mesh::cubes();
-        let mut rng = ChaCha8Rng::seed_from_u64(6);
-        let rows = 4;
-        let (w, h) = (3 * S + 4, rows * (S + 2));
-        let mut img = vec![40u8; w * h];
-        for k in 0..rows {
-            let r = if k == 0 {
-                IDENTITY
-            } else {
-                random_rotation(&mut rng)
-            };
-            let out = draw(&m, &r);
-            for ch in 0..3 {
-                for y in 0..S {
-                    for x in 0..S {
-                        let v = out[ch * S * S + y * S + x];
-                        img[(k * (S + 2) + y) * w + ch * (S + 2) + x] = (v * 255.0).round() as u8;
-                    }
-                }
-            }
-        }
-        let path = std::env::temp_dir().join("rotating_object.pgm");
-        let mut bytes = format!("P5\n{w} {h}\n255\n").into_bytes();
-        bytes.extend(img);
-        std::fs::write(&path, bytes).unwrap();
-        eprintln!("wrote {}", path.display());
-    }
-
-    /// Times rendering 10 000 samples at 48×48.
-    #[test]
-    #[ignore]
-    fn time_ten_thousand_samples() {
-        let m = Mesh::cubes();
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let rs: Vec<Mat3> = (0..10_000).map(|_| random_rotation(&mut rng)).collect();
-        let mut out = vec![0f32; 3 * S * S];
-        let t = std::time::Instant::now();
-        let mut acc = 0.0;
-        for r in &rs {
-            render(&m, r, S, &mut out);
-            acc += out[S * S + S / 2 * S + S / 2] as f64;
-        }
-        eprintln!("10 000 samples: {:.2?} (checksum {acc:.3})", t.elapsed());
     }
 }

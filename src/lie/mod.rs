@@ -1,0 +1,6 @@
+//! Lie algebras and groups in the latent space: the matrix exponential, fixed and learnable bases,
+//! coefficient sampling and the group action.
+
+pub mod expm;
+
+pub use expm::expm;
