@@ -10,6 +10,7 @@ pub mod config;
 pub mod data;
 pub mod io;
 pub mod lie;
+pub mod nn;
 pub mod plot;
 pub mod progress;
 pub mod rng;

@@ -1,0 +1,162 @@
+//! Batch normalization over the last dimension, statistics pooled over every leading dimension (batch ×
+//! window). Train mode normalizes with the batch statistics and updates the running ones (momentum 0.1,
+//! unbiased variance, as PyTorch); eval mode uses the running ones.
+
+use super::params::Scope;
+use candle_core::{Result, Tensor, Var, D};
+
+/// Batch norm with affine weight and bias.
+pub struct BatchNorm {
+    pub weight: Var,
+    pub bias: Var,
+    pub running_mean: Var,
+    pub running_var: Var,
+    pub momentum: f64,
+    pub eps: f64,
+}
+
+impl BatchNorm {
+    /// Batch norm of `n` features in scope `s`.
+    pub fn new(s: &mut Scope, n: usize) -> Result<Self> {
+        Ok(Self {
+            weight: s.constant("weight", &[n], 1.0)?,
+            bias: s.constant("bias", &[n], 0.0)?,
+            running_mean: s.buffer("running_mean", &[n], 0.0)?,
+            running_var: s.buffer("running_var", &[n], 1.0)?,
+            momentum: 0.1,
+            eps: 1e-5,
+        })
+    }
+
+    /// Normalizes `x` (`[.., n]`); in train mode also updates the running statistics.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let n = x.dim(D::Minus1)?;
+        let flat = x.reshape(((), n))?;
+        let (mean, var) = if train {
+            let rows = flat.dim(0)? as f64;
+            let mean = flat.mean_keepdim(0)?;
+            let centered = flat.broadcast_sub(&mean)?;
+            let var = centered.sqr()?.mean_keepdim(0)?;
+            let unbiased = var.detach().affine(rows / (rows - 1.0).max(1.0), 0.0)?;
+            let m = self.momentum;
+            let rm = (self.running_mean.as_tensor().affine(1.0 - m, 0.0)?
+                + mean.detach().squeeze(0)?.affine(m, 0.0)?)?;
+            let rv = (self.running_var.as_tensor().affine(1.0 - m, 0.0)?
+                + unbiased.squeeze(0)?.affine(m, 0.0)?)?;
+            self.running_mean.set(&rm)?;
+            self.running_var.set(&rv)?;
+            (mean, var)
+        } else {
+            (
+                self.running_mean.as_tensor().unsqueeze(0)?,
+                self.running_var.as_tensor().unsqueeze(0)?,
+            )
+        };
+        normalize(
+            &flat,
+            &mean,
+            &var,
+            self.weight.as_tensor(),
+            self.bias.as_tensor(),
+            self.eps,
+        )?
+        .reshape(x.shape())
+    }
+}
+
+/// (x − mean)/√(var + eps)·weight + bias for `x` `[rows, n]`, statistics `[1, n]`, affine `[n]`.
+pub fn normalize(
+    x: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+) -> Result<Tensor> {
+    let inv = (var + eps)?.sqrt()?.recip()?;
+    x.broadcast_sub(mean)?
+        .broadcast_mul(&inv)?
+        .broadcast_mul(weight)?
+        .broadcast_add(bias)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::params::Params;
+    use crate::testing::{grad_check, randn_like};
+    use candle_core::{DType, Device};
+
+    fn layer() -> (Params, BatchNorm) {
+        let mut p = Params::new(DType::F64, &Device::Cpu);
+        let mut rng = crate::rng::stream(0, "t");
+        let bn = BatchNorm::new(&mut p.scope("bn", &mut rng), 3).unwrap();
+        bn.weight
+            .set(&Tensor::new(&[1.5f64, -0.5, 2.0], &Device::Cpu).unwrap())
+            .unwrap();
+        bn.bias
+            .set(&Tensor::new(&[0.1f64, 0.2, -0.3], &Device::Cpu).unwrap())
+            .unwrap();
+        (p, bn)
+    }
+
+    #[test]
+    fn train_mode_gradient_matches_finite_differences() {
+        let (_p, bn) = layer();
+        let x = randn_like(&[4, 2, 3], 2.0, 1).unwrap();
+        let w = randn_like(&[4, 2, 3], 1.0, 2).unwrap();
+        // A non-linear read-out so the gradient through the batch statistics matters.
+        let err = grad_check(&x, 1e-5, |x| bn.forward(x, true)?.sqr()?.mul(&w)?.sum_all()).unwrap();
+        assert!(err < 1e-6, "input {err:e}");
+        // Weight and bias gradients through the same normalization, batch statistics included.
+        let flat = x.reshape((8, 3)).unwrap();
+        let w2 = w.reshape((8, 3)).unwrap();
+        let stats = |x: &Tensor| -> Result<(Tensor, Tensor)> {
+            let m = x.mean_keepdim(0)?;
+            let v = x.broadcast_sub(&m)?.sqr()?.mean_keepdim(0)?;
+            Ok((m, v))
+        };
+        let (m, v) = stats(&flat).unwrap();
+        let (g, b) = (bn.weight.as_tensor().clone(), bn.bias.as_tensor().clone());
+        let err = grad_check(&g, 1e-6, |g| {
+            normalize(&flat, &m, &v, g, &b, 1e-5)?
+                .sqr()?
+                .mul(&w2)?
+                .sum_all()
+        })
+        .unwrap();
+        assert!(err < 1e-6, "weight {err:e}");
+        let err = grad_check(&b, 1e-6, |b| {
+            normalize(&flat, &m, &v, &g, b, 1e-5)?
+                .sqr()?
+                .mul(&w2)?
+                .sum_all()
+        })
+        .unwrap();
+        assert!(err < 1e-6, "bias {err:e}");
+    }
+
+    #[test]
+    fn normalizes_and_tracks_running_statistics_like_pytorch() {
+        let (_p, bn) = layer();
+        let x = Tensor::new(&[[1.0f64, 2.0, 3.0], [3.0, 6.0, 3.0]], &Device::Cpu).unwrap();
+        let y = bn.forward(&x, true).unwrap().to_vec2::<f64>().unwrap();
+        // Column 0: mean 2, biased var 1 → normalized ∓1/√(1+1e-5), times 1.5 plus 0.1.
+        let s = 1.0 / (1.0 + 1e-5f64).sqrt();
+        assert!(
+            (y[0][0] - (0.1 - 1.5 * s)).abs() < 1e-12 && (y[1][0] - (0.1 + 1.5 * s)).abs() < 1e-12
+        );
+        // Running: 0.9·0 + 0.1·mean and 0.9·1 + 0.1·unbiased var (2 for column 0, 8 for column 1, 0 for 2).
+        let rm = bn.running_mean.as_tensor().to_vec1::<f64>().unwrap();
+        let rv = bn.running_var.as_tensor().to_vec1::<f64>().unwrap();
+        assert!((rm[0] - 0.2).abs() < 1e-12 && (rm[1] - 0.4).abs() < 1e-12);
+        assert!(
+            (rv[0] - 1.1).abs() < 1e-12
+                && (rv[1] - 1.7).abs() < 1e-12
+                && (rv[2] - 0.9).abs() < 1e-12
+        );
+        // Eval mode uses the running statistics.
+        let e = bn.forward(&x, false).unwrap().to_vec2::<f64>().unwrap();
+        assert!((e[0][0] - (0.1 + 1.5 * (1.0 - 0.2) / (1.1f64 + 1e-5).sqrt())).abs() < 1e-12);
+    }
+}
