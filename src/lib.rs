@@ -14,6 +14,7 @@ pub mod nn;
 pub mod plot;
 pub mod progress;
 pub mod rng;
+pub mod sindy;
 #[doc(hidden)]
 pub mod testing;
 

@@ -1,6 +1,7 @@
 //! Argument parsing, logging set-up and dispatch to one file per subcommand.
 
 mod data;
+mod discover;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ enum Command {
     /// Generate, import and inspect datasets.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Discover equations (SINDy) in a dataset, plain and symmetry-constrained.
+    Discover(discover::Discover),
 }
 
 /// Parses the command line, runs the command and maps errors to a message and a non-zero exit code.
@@ -33,6 +36,7 @@ pub fn main() -> ExitCode {
     laligan::progress::set_quiet(cli.quiet);
     let result = match cli.command {
         Command::Data(cmd) => data::run(cmd),
+        Command::Discover(a) => discover::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! Data: dataset recipes, the systems that generate them, the file format, imports, inspection and
 //! training windows (views over the stored arrays).
 
+pub mod cache;
 pub mod dataset;
 pub mod file;
 pub mod import;

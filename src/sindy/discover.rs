@@ -1,0 +1,259 @@
+//! `laligan discover` in raw mode: fit SINDy on a dataset's training split (plain and/or equivariant),
+//! score it on the validation split, and write `equations.txt`, `equations.json` and
+//! `discovery.safetensors`.
+
+use super::{fit, ConstraintMode, FitReport, Library, Regressor, SindyModel, SymmetryConstraint};
+use crate::config::experiment::SindyConfig;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use serde_json::{json, Value};
+use std::path::Path;
+
+impl From<super::SindyError> for Error {
+    fn from(e: super::SindyError) -> Self {
+        Error::Config(format!("sindy: {e}"))
+    }
+}
+
+/// States and derivatives of a split as f64 rows, first `n_traj` trajectories (0 = all), every
+/// `stride`-th step.
+pub fn rows(
+    ds: &Dataset,
+    split: &str,
+    n_traj: usize,
+    stride: usize,
+) -> Result<(Vec<f64>, Vec<f64>, usize)> {
+    let s = ds.split(split)?;
+    if s.dx.is_empty() {
+        return Err(data_err!(
+            "{}: the {split} split has no derivative (static dataset)",
+            ds.file().path().display()
+        ));
+    }
+    let d = s.obs_len();
+    let n = if n_traj == 0 {
+        s.trajectories()
+    } else {
+        n_traj.min(s.trajectories())
+    };
+    let steps = s.steps();
+    let mut x = Vec::new();
+    let mut dx = Vec::new();
+    for tr in 0..n {
+        for k in (0..steps).step_by(stride.max(1)) {
+            let at = (tr * steps + k) * d;
+            x.extend(s.x[at..at + d].iter().map(|&v| v as f64));
+            dx.extend(s.dx[at..at + d].iter().map(|&v| v as f64));
+        }
+    }
+    Ok((x, dx, d))
+}
+
+/// One fit with its report and validation scores.
+pub struct Fitted {
+    pub model: SindyModel,
+    pub report: FitReport,
+    pub val_r2: Option<f64>,
+    pub val_rmse: Option<f64>,
+}
+
+/// Fits the configured regression on `(x, dx)`, with the equivariance constraint of `generators` when
+/// given, and scores it on `val`.
+pub fn fit_one(
+    cfg: &SindyConfig,
+    lib: &Library,
+    x: &[f64],
+    dx: &[f64],
+    generators: Option<&[Vec<Vec<f64>>]>,
+    val: Option<(&[f64], &[f64])>,
+    seed: u64,
+) -> Result<Fitted> {
+    let constraint = match generators {
+        None => None,
+        Some(g) => {
+            let d = lib.n_states();
+            let mut rows = Vec::new();
+            for (i, m) in g.iter().enumerate() {
+                if m.len() != d || m.iter().any(|r| r.len() != d) {
+                    return Err(config_err!("sindy.generators[{i}] must be a {d}×{d} matrix (the state has {d} dimensions)"));
+                }
+                rows.push(m.concat());
+            }
+            let mode = if cfg.soft_weight > 0.0 {
+                ConstraintMode::Soft {
+                    weight: cfg.soft_weight,
+                }
+            } else {
+                ConstraintMode::Exact
+            };
+            Some(SymmetryConstraint::from_rows(lib, &rows, mode)?)
+        }
+    };
+    let mut normal_rng = crate::rng::stream(seed, "sindy/init");
+    let mut order_rng = crate::rng::stream(seed, "sindy/order");
+    let mut regressor: Box<dyn Regressor> = match cfg.regressor.as_str() {
+        "stlsq" => Box::new(super::Stlsq::new(super::StlsqConfig {
+            threshold: cfg.threshold,
+            alpha: cfg.alpha,
+            max_iter: cfg.max_iter,
+            normalize_columns: cfg.normalize_columns,
+            unbias: true,
+        })?),
+        "adam-l1" => Box::new(super::AdamL1::new(
+            super::AdamL1Config {
+                epochs: cfg.epochs,
+                batch_size: cfg.batch_size,
+                lr: cfg.lr,
+                lambda: cfg.lambda,
+                threshold: cfg.threshold,
+                mask_every: cfg.mask_every,
+                ..Default::default()
+            },
+            move || crate::rng::normal(&mut normal_rng),
+            move |n| crate::rng::below(&mut order_rng, n),
+        )?),
+        other => {
+            return Err(config_err!(
+                "sindy.regressor = {other:?}: expected \"stlsq\" or \"adam-l1\""
+            ))
+        }
+    };
+    let (model, report) = fit(lib, regressor.as_mut(), x, dx, constraint.as_ref())?;
+    let (val_r2, val_rmse) = match val {
+        Some((vx, vdx)) if !vx.is_empty() => (Some(model.r2(vx, vdx)?), Some(model.rmse(vx, vdx)?)),
+        _ => (None, None),
+    };
+    Ok(Fitted {
+        model,
+        report,
+        val_r2,
+        val_rmse,
+    })
+}
+
+/// The JSON object of one fit (the `equations.json` contract).
+pub fn fit_json(f: &Fitted, cfg: &SindyConfig, generators: Option<&[Vec<Vec<f64>>]>) -> Value {
+    json!({
+        "state_names": f.model.state_names(),
+        "terms": f.model.terms(),
+        "coefficients": f.model.coefficients(),
+        "equations": f.model.equations(),
+        "library": cfg.library,
+        "regressor": cfg.regressor,
+        "settings": f.report.regressor,
+        "threshold": cfg.threshold,
+        "constraint": match generators { None => json!("none"), Some(g) => json!({"generators": g, "soft_weight": cfg.soft_weight}) },
+        "free_coefficients": f.report.free_coefficients,
+        "total_coefficients": f.report.total_coefficients,
+        "nonzero": f.report.nonzero,
+        "equivariance_violation": f.report.equivariance_violation,
+        "iterations": f.report.iterations,
+        "converged": f.report.converged,
+        "notes": f.report.notes,
+        "val_r2": f.val_r2,
+        "val_rmse": f.val_rmse,
+    })
+}
+
+/// Fits per the config (`constraint` none / equivariant / both) and writes the outputs into `out`.
+/// Returns the text of `equations.txt`.
+pub fn discover(
+    cfg: &SindyConfig,
+    lib: &Library,
+    train: (&[f64], &[f64]),
+    val: (&[f64], &[f64]),
+    seed: u64,
+    out: &Path,
+) -> Result<String> {
+    let gens = (!cfg.generators.is_empty()).then_some(cfg.generators.as_slice());
+    let mode = match (cfg.constraint.as_str(), gens) {
+        ("", Some(_)) | ("both", Some(_)) => "both",
+        ("", None) | ("none", _) => "none",
+        ("equivariant", Some(_)) => "equivariant",
+        ("equivariant" | "both", None) => {
+            return Err(config_err!(
+                "sindy.constraint = {:?} needs sindy.generators (a list of d×d matrices)",
+                cfg.constraint
+            ))
+        }
+        (other, _) => {
+            return Err(config_err!(
+                "sindy.constraint = {other:?}: expected \"none\", \"equivariant\" or \"both\""
+            ))
+        }
+    };
+    let plain = (mode != "equivariant")
+        .then(|| fit_one(cfg, lib, train.0, train.1, None, Some(val), seed))
+        .transpose()?;
+    let equi = (mode != "none")
+        .then(|| fit_one(cfg, lib, train.0, train.1, gens, Some(val), seed))
+        .transpose()?;
+    let (top, top_gens) = match (&equi, &plain) {
+        (Some(e), _) => (e, gens),
+        (None, Some(p)) => (p, None),
+        _ => unreachable!("at least one fit"),
+    };
+    let mut doc = fit_json(top, cfg, top_gens);
+    if let (Some(p), Some(_)) = (&plain, &equi) {
+        doc["plain"] = fit_json(p, cfg, None);
+    }
+    let mut text = String::new();
+    let block = |title: &str, f: &Fitted| {
+        let mut s = format!(
+            "{title} ({} of {} coefficients free, {} nonzero; validation R² {}, RMSE {})\n",
+            f.report.free_coefficients,
+            f.report.total_coefficients,
+            f.report.nonzero,
+            f.val_r2.map_or("n/a".into(), |v| format!("{v:.6}")),
+            f.val_rmse.map_or("n/a".into(), |v| format!("{v:.3e}"))
+        );
+        for e in f.model.equations() {
+            s.push_str(&format!("  {e}\n"));
+        }
+        s
+    };
+    if let Some(e) = &equi {
+        text.push_str(&block("equivariant", e));
+    }
+    if let Some(p) = &plain {
+        text.push_str(&block("plain", p));
+    }
+    crate::io::write_atomic(&out.join("equations.txt"), text.as_bytes())?;
+    let json = serde_json::to_string_pretty(&doc).map_err(|e| data_err!("equations.json: {e}"))?;
+    crate::io::write_atomic(&out.join("equations.json"), json.as_bytes())?;
+    // Ξ of each fit for forecasting.
+    let mut specs = Vec::new();
+    let mut tensors: Vec<(String, Vec<f32>)> = Vec::new();
+    for (name, f) in [
+        ("xi", Some(top)),
+        ("xi_plain", plain.as_ref().filter(|_| equi.is_some())),
+    ] {
+        if let Some(f) = f {
+            let c = f.model.coefficients();
+            specs.push(crate::data::file::TensorSpec::new(
+                name,
+                &[c.len(), c[0].len()],
+            ));
+            tensors.push((
+                name.to_string(),
+                c.iter().flatten().map(|&v| v as f32).collect(),
+            ));
+        }
+    }
+    let meta = std::collections::BTreeMap::from([
+        ("format".to_string(), "laligan-discovery".to_string()),
+        ("version".to_string(), "1".to_string()),
+        ("equations".to_string(), json),
+    ]);
+    let mut w = crate::data::file::SafetensorsWriter::create(
+        &out.join("discovery.safetensors"),
+        true,
+        &specs,
+        &meta,
+    )?;
+    for (name, v) in &tensors {
+        w.write(name, 0, v)?;
+    }
+    w.finish()?;
+    Ok(text)
+}
