@@ -29,11 +29,7 @@ pub fn signal(r: &DoubleBump, s1: usize, s2: usize, out: &mut [f32]) {
 }
 
 pub(super) fn layout(r: &DoubleBump) -> Layout {
-    Layout {
-        splits: [(r.n_train, 1), (r.n_val, 1), (r.n_test, 1)],
-        obs: vec![1, r.length],
-        dynamics: false,
-    }
+    super::static_layout([r.n_train, r.n_val, r.n_test], &[1, r.length])
 }
 
 pub(super) fn generate(

@@ -34,15 +34,7 @@ pub fn initial_conditions(r: &LotkaVolterra, seed: u64, n: usize) -> Vec<[f64; 2
 }
 
 pub(super) fn layout(r: &LotkaVolterra) -> Layout {
-    Layout {
-        splits: [
-            (r.n_train, r.steps),
-            (r.n_val, r.steps),
-            (r.n_test, r.steps),
-        ],
-        obs: vec![2],
-        dynamics: true,
-    }
+    super::trajectory_layout([r.n_train, r.n_val, r.n_test], r.steps, &[2])
 }
 
 pub(super) fn generate(

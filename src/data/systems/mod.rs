@@ -61,11 +61,9 @@ pub fn layout(recipe: &Recipe) -> Result<Layout> {
             }
         }
         System::DoubleBump(r) => double_bump::layout(r),
-        System::RotatingObject(r) => Layout {
-            splits: [(r.n_train, 1), (r.n_val, 1), (r.n_test, 1)],
-            obs: vec![3, r.size, r.size],
-            dynamics: false,
-        },
+        System::RotatingObject(r) => {
+            static_layout([r.n_train, r.n_val, r.n_test], &[3, r.size, r.size])
+        }
     })
 }
 
@@ -91,6 +89,24 @@ pub fn generate(recipe: &Recipe, path: &Path, force: bool) -> Result<Generated> 
     }
     w.finish()?;
     Ok(g)
+}
+
+/// Trajectories of `steps` observations of shape `obs`, with derivatives and times, per split.
+fn trajectory_layout(counts: [usize; 3], steps: usize, obs: &[usize]) -> Layout {
+    Layout {
+        splits: counts.map(|n| (n, steps)),
+        obs: obs.to_vec(),
+        dynamics: true,
+    }
+}
+
+/// Single samples (steps = 1, no derivatives or times) of shape `obs`, per split.
+fn static_layout(counts: [usize; 3], obs: &[usize]) -> Layout {
+    Layout {
+        splits: counts.map(|n| (n, 1)),
+        obs: obs.to_vec(),
+        dynamics: false,
+    }
 }
 
 /// (split, index within it) of the i-th trajectory counted over train, val, test.

@@ -38,15 +38,7 @@ fn counts(r: &Pendulum) -> usize {
 }
 
 pub(super) fn layout(r: &Pendulum) -> Layout {
-    Layout {
-        splits: [
-            (r.n_train, r.steps),
-            (r.n_val, r.steps),
-            (r.n_test, r.steps),
-        ],
-        obs: vec![2],
-        dynamics: true,
-    }
+    super::trajectory_layout([r.n_train, r.n_val, r.n_test], r.steps, &[2])
 }
 
 pub(super) fn generate(
