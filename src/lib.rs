@@ -6,10 +6,12 @@
 
 #[macro_use]
 pub mod error;
+pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod io;
 pub mod lie;
+pub mod metrics;
 pub mod nn;
 pub mod plot;
 pub mod progress;
@@ -17,5 +19,7 @@ pub mod rng;
 pub mod sindy;
 #[doc(hidden)]
 pub mod testing;
+pub mod threads;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -5,27 +5,50 @@ use candle_core::{DType, Device, Result, Tensor, Var};
 /// Compares the autograd gradient of the scalar `f(x)` with central differences (step `h`) at every
 /// element of `x` (f64). Returns the largest |analytic − numeric| / max(1, |numeric|).
 pub fn grad_check(x: &Tensor, h: f64, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<f64> {
-    let x = x.to_dtype(DType::F64)?;
-    let var = Var::from_tensor(&x)?;
-    let y = f(var.as_tensor())?;
-    let grads = y.backward()?;
-    let analytic = match grads.get(var.as_tensor()) {
+    let var = Var::from_tensor(&x.to_dtype(DType::F64)?)?;
+    let grads = f(var.as_tensor())?.backward()?;
+    compare(&var, &grads, h, |t| f(t))
+}
+
+/// Like [`grad_check`] for a model's own variable `v` (f64): the autograd gradient of the scalar `f()`
+/// with respect to `v` against central differences, perturbing `v` in place (restored afterwards).
+pub fn grad_check_var(v: &Var, h: f64, f: impl Fn() -> Result<Tensor>) -> Result<f64> {
+    let grads = f()?.backward()?;
+    let orig = v.as_tensor().copy()?;
+    let worst = compare(v, &grads, h, |t| {
+        v.set(t)?;
+        f()
+    });
+    v.set(&orig)?;
+    worst
+}
+
+/// The largest relative difference between the gradient of `v` in `grads` and central differences of
+/// `eval` (which computes the scalar at a given value of `v`).
+fn compare(
+    v: &Var,
+    grads: &candle_core::backprop::GradStore,
+    h: f64,
+    eval: impl Fn(&Tensor) -> Result<Tensor>,
+) -> Result<f64> {
+    let analytic = match grads.get(v.as_tensor()) {
         Some(g) => g.flatten_all()?.to_vec1::<f64>()?,
-        None => vec![0.0; x.elem_count()],
+        None => vec![0.0; v.elem_count()],
     };
-    let base = x.flatten_all()?.to_vec1::<f64>()?;
-    let eval = |v: &[f64]| -> Result<f64> {
-        let t = Tensor::from_slice(v, x.shape(), &Device::Cpu)?;
-        f(&t)?.to_dtype(DType::F64)?.to_scalar::<f64>()
+    let shape = v.shape().clone();
+    let base = v.as_tensor().flatten_all()?.to_vec1::<f64>()?;
+    let at = |vals: &[f64]| -> Result<f64> {
+        let t = Tensor::from_slice(vals, &shape, &Device::Cpu)?;
+        eval(&t)?.to_dtype(DType::F64)?.to_scalar::<f64>()
     };
     let mut worst: f64 = 0.0;
-    let mut v = base.clone();
+    let mut vals = base.clone();
     for i in 0..base.len() {
-        v[i] = base[i] + h;
-        let fp = eval(&v)?;
-        v[i] = base[i] - h;
-        let fm = eval(&v)?;
-        v[i] = base[i];
+        vals[i] = base[i] + h;
+        let fp = at(&vals)?;
+        vals[i] = base[i] - h;
+        let fm = at(&vals)?;
+        vals[i] = base[i];
         let num = (fp - fm) / (2.0 * h);
         worst = worst.max((analytic[i] - num).abs() / num.abs().max(1.0));
     }

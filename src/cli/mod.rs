@@ -1,7 +1,9 @@
 //! Argument parsing, logging set-up and dispatch to one file per subcommand.
 
+mod bench;
 mod data;
 mod discover;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -25,8 +27,13 @@ enum Command {
     /// Generate, import and inspect datasets.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Train LaLiGAN (autoencoder, Lie algebra generator, discriminator) from a config.
+    Train(train::Train),
     /// Discover equations (SINDy) in a dataset, plain and symmetry-constrained.
     Discover(discover::Discover),
+    /// Performance benchmarks (JSON lines).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Parses the command line, runs the command and maps errors to a message and a non-zero exit code.
@@ -36,7 +43,9 @@ pub fn main() -> ExitCode {
     laligan::progress::set_quiet(cli.quiet);
     let result = match cli.command {
         Command::Data(cmd) => data::run(cmd),
+        Command::Train(a) => train::run(a),
         Command::Discover(a) => discover::run(a),
+        Command::Bench(c) => bench::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,9 @@
 //! The experiment config (`models/<name>/config.toml`): one `seed`, the data it uses, and the settings of
 //! each stage. Sections grow with the pipeline; every key has a default that runs.
 
+use crate::lie::LieConfig;
+use crate::nn::{AutoencoderConfig, DiscriminatorConfig};
+use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 
 /// A complete experiment.
@@ -11,6 +14,14 @@ pub struct Experiment {
     pub seed: u64,
     #[serde(default)]
     pub data: DataConfig,
+    #[serde(default)]
+    pub autoencoder: AutoencoderConfig,
+    #[serde(default)]
+    pub lie: LieConfig,
+    #[serde(default)]
+    pub discriminator: DiscriminatorConfig,
+    #[serde(default)]
+    pub train: TrainConfig,
     #[serde(default)]
     pub sindy: SindyConfig,
 }
@@ -27,6 +38,13 @@ pub struct DataConfig {
     pub n_train: usize,
     /// Every k-th window start / sample.
     pub stride: usize,
+    /// Observations per training window.
+    pub window: usize,
+    /// Steps between consecutive window elements.
+    pub gap: usize,
+    /// Steps left unused at the end of each trajectory (the reference's window loops stop `gap` steps
+    /// early: `tail = gap` reproduces its window counts).
+    pub tail: usize,
 }
 
 impl Default for DataConfig {
@@ -36,6 +54,9 @@ impl Default for DataConfig {
             recipe_set: Vec::new(),
             n_train: 0,
             stride: 1,
+            window: 2,
+            gap: 1,
+            tail: 0,
         }
     }
 }

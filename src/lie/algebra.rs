@@ -76,6 +76,44 @@ pub fn fixed_basis(b: Basis) -> Option<(usize, usize, Vec<f64>)> {
     })
 }
 
+/// `[lie]` settings: the latent representation, how group elements are drawn, and thresholding.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LieConfig {
+    /// Blocks acting block-diagonally on the flattened latent window, in order.
+    pub blocks: Vec<Block>,
+    /// Trailing latent-window dimensions no generator acts on.
+    pub inert: usize,
+    pub sampling: Sampling,
+    /// Scale σ of the coefficient distribution.
+    pub sigma: f64,
+    /// Act about the origin instead of about the batch-and-window mean latent.
+    pub keep_center: bool,
+    /// Sequential thresholding: entries with |L| ≤ threshold·max|L| (per channel) are masked ...
+    pub threshold: f64,
+    /// ... after every `threshold_every`-th epoch (0 = never).
+    pub threshold_every: usize,
+}
+
+impl Default for LieConfig {
+    fn default() -> Self {
+        Self {
+            blocks: vec![Block {
+                copies: 2,
+                channels: 1,
+                dim: 2,
+                basis: Basis::Learnable,
+            }],
+            inert: 0,
+            sampling: Sampling::Normal,
+            sigma: 1.0,
+            keep_center: false,
+            threshold: 0.3,
+            threshold_every: 5,
+        }
+    }
+}
+
 /// How the coefficients w of g = exp(Σ wⱼLⱼ) are drawn, one independent draw per sample.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]

@@ -2,6 +2,7 @@
 //! window). Train mode normalizes with the batch statistics and updates the running ones (momentum 0.1,
 //! unbiased variance, as PyTorch); eval mode uses the running ones.
 
+use super::fused::{self, Act};
 use super::params::Scope;
 use candle_core::{Result, Tensor, Var, D};
 
@@ -30,37 +31,51 @@ impl BatchNorm {
 
     /// Normalizes `x` (`[.., n]`); in train mode also updates the running statistics.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_act(x, train, Act::Identity)
+    }
+
+    /// act(batch-norm(x)); train mode runs one fused op and updates the running statistics.
+    pub fn forward_act(&self, x: &Tensor, train: bool, act: Act) -> Result<Tensor> {
         let n = x.dim(D::Minus1)?;
         let flat = x.reshape(((), n))?;
-        let (mean, var) = if train {
+        let y = if train {
             let rows = flat.dim(0)? as f64;
-            let mean = flat.mean_keepdim(0)?;
-            let centered = flat.broadcast_sub(&mean)?;
-            let var = centered.sqr()?.mean_keepdim(0)?;
-            let unbiased = var.detach().affine(rows / (rows - 1.0).max(1.0), 0.0)?;
+            let (mean, var) = fused::column_stats(&flat)?;
             let m = self.momentum;
-            let rm = (self.running_mean.as_tensor().affine(1.0 - m, 0.0)?
-                + mean.detach().squeeze(0)?.affine(m, 0.0)?)?;
-            let rv = (self.running_var.as_tensor().affine(1.0 - m, 0.0)?
-                + unbiased.squeeze(0)?.affine(m, 0.0)?)?;
-            self.running_mean.set(&rm)?;
-            self.running_var.set(&rv)?;
-            (mean, var)
+            let unbiased = rows / (rows - 1.0).max(1.0);
+            let blend = |running: &Var, batch: Vec<f64>| -> Result<()> {
+                let b = Tensor::from_vec(batch, n, x.device())?.to_dtype(x.dtype())?;
+                running.set(&(running.as_tensor().affine(1.0 - m, 0.0)? + b.affine(m, 0.0)?)?)
+            };
+            blend(&self.running_mean, mean.clone())?;
+            blend(
+                &self.running_var,
+                var.iter().map(|v| v * unbiased).collect(),
+            )?;
+            fused::batch_norm(
+                &flat,
+                self.weight.as_tensor(),
+                self.bias.as_tensor(),
+                mean,
+                &var,
+                self.eps,
+                act,
+            )?
         } else {
-            (
-                self.running_mean.as_tensor().unsqueeze(0)?,
-                self.running_var.as_tensor().unsqueeze(0)?,
-            )
+            let y = normalize(
+                &flat,
+                &self.running_mean.as_tensor().unsqueeze(0)?,
+                &self.running_var.as_tensor().unsqueeze(0)?,
+                self.weight.as_tensor(),
+                self.bias.as_tensor(),
+                self.eps,
+            )?;
+            match act {
+                Act::Identity => y,
+                Act::Relu => y.relu()?,
+            }
         };
-        normalize(
-            &flat,
-            &mean,
-            &var,
-            self.weight.as_tensor(),
-            self.bias.as_tensor(),
-            self.eps,
-        )?
-        .reshape(x.shape())
+        y.reshape(x.shape())
     }
 }
 

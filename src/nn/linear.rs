@@ -1,5 +1,6 @@
 //! Fully connected layer with PyTorch's default initialization, U(±1/√fan_in) for weight and bias.
 
+use super::fused::{self, Act};
 use super::params::Scope;
 use candle_core::{Result, Tensor, Var};
 
@@ -24,24 +25,31 @@ impl Linear {
 
     /// Applies the layer to `[.., inp]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        linear(
+        self.forward_act(x, Act::Identity)
+    }
+
+    /// act(x Wᵀ + b) in one fused op.
+    pub fn forward_act(&self, x: &Tensor, act: Act) -> Result<Tensor> {
+        linear_act(
             x,
             self.weight.as_tensor(),
             self.bias.as_ref().map(Var::as_tensor),
+            act,
         )
     }
 }
 
 /// x Wᵀ (+ b) for `x` of any rank ≥ 2 (leading dimensions flattened into one matmul).
 pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+    linear_act(x, w, b, Act::Identity)
+}
+
+/// act(x Wᵀ + b) as one fused op, for `x` of any rank ≥ 2.
+pub fn linear_act(x: &Tensor, w: &Tensor, b: Option<&Tensor>, act: Act) -> Result<Tensor> {
     let dims = x.dims().to_vec();
     let inp = dims[dims.len() - 1];
     let rows: usize = dims[..dims.len() - 1].iter().product();
-    let y = x.reshape((rows, inp))?.matmul(&w.t()?)?;
-    let y = match b {
-        Some(b) => y.broadcast_add(b)?,
-        None => y,
-    };
+    let y = fused::linear(&x.reshape((rows, inp))?, w, b, act)?;
     let mut out = dims;
     *out.last_mut().expect("rank ≥ 1") = w.dim(0)?;
     y.reshape(out)

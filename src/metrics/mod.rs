@@ -1,0 +1,6 @@
+//! Scores of what training found: how close a generator is to a rotation, and how well latent
+//! trajectories follow the group's orbits.
+
+pub mod symmetry;
+
+pub use symmetry::{imag_ratio, invariant_form, mean_point, orbit, orbit_cv, skew_ratio};

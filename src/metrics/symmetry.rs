@@ -1,0 +1,520 @@
+//! Symmetry metrics for discovered Lie-algebra generators.
+//!
+//! All matrices are row-major `&[f64]` slices of length `d * d`; point sets are
+//! row-major `&[f64]` slices of length `n * d` (one point per row). Only
+//! `nalgebra` and `std` are used, so the interface is independent of any tensor
+//! library.
+//!
+//! * [`imag_ratio`] / [`skew_ratio`]: how rotation-like a generator is
+//!   (basis-invariant vs. basis-dependent).
+//! * [`invariant_form`]: the quadratic form `zᵀQz` conserved by the generators.
+//! * [`orbit_cv`] / [`mean_point`]: how well trajectories stay on level sets of
+//!   that form.
+//! * [`orbit`]: sample the orbit `exp(tL) z0`, e.g. for plots.
+
+use nalgebra::DMatrix;
+use std::f64::consts::PI;
+
+/// Relative threshold below which eigenvalues are treated as zero.
+const EIG_REL_TOL: f64 = 1e-12;
+
+fn to_matrix(a: &[f64], d: usize, what: &str) -> DMatrix<f64> {
+    assert_eq!(
+        a.len(),
+        d * d,
+        "{what}: expected a {d}x{d} row-major matrix"
+    );
+    DMatrix::from_row_slice(d, d, a)
+}
+
+fn frob(a: &[f64]) -> f64 {
+    a.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// Eigenvalues as `(re, im)` pairs, or `None` if `l` has non-finite entries.
+fn eigenvalues(l: &[f64], d: usize) -> Option<Vec<(f64, f64)>> {
+    let m = to_matrix(l, d, "eigenvalues");
+    if !l.iter().all(|x| x.is_finite()) {
+        return None; // Schur iteration would not terminate on NaN/inf.
+    }
+    if d == 0 {
+        return Some(Vec::new());
+    }
+    let eigs = m.complex_eigenvalues();
+    Some(eigs.iter().map(|c| (c.re, c.im)).collect())
+}
+
+/// Max over the non-negligible eigenvalues λ of `l` (d×d) of `|Im λ| / |λ|`.
+///
+/// Basis-invariant: 1 means every relevant eigenvalue is purely imaginary
+/// (`l` is conjugate to a rotation generator, up to zero modes), 0 means all
+/// eigenvalues are real. Eigenvalues with `|λ| <= 1e-12 · max|λ|` are ignored;
+/// returns 0 for the zero matrix and NaN if `l` has non-finite entries.
+pub fn imag_ratio(l: &[f64], d: usize) -> f64 {
+    let Some(eigs) = eigenvalues(l, d) else {
+        return f64::NAN;
+    };
+    let max_abs = eigs.iter().map(|&(r, i)| r.hypot(i)).fold(0.0, f64::max);
+    if max_abs == 0.0 {
+        return 0.0;
+    }
+    eigs.iter()
+        .map(|&(r, i)| (r.hypot(i), i.abs()))
+        .filter(|&(a, _)| a > EIG_REL_TOL * max_abs)
+        .map(|(a, i)| i / a)
+        .fold(0.0, f64::max)
+}
+
+/// `‖(L − Lᵀ)/2‖_F / ‖L‖_F` for `l` (d×d); 0 for the zero matrix.
+///
+/// Basis-dependent: 1 for a skew-symmetric `l`, 0 for a symmetric one.
+pub fn skew_ratio(l: &[f64], d: usize) -> f64 {
+    assert_eq!(l.len(), d * d, "skew_ratio: expected a {d}x{d} matrix");
+    let norm = frob(l);
+    if norm == 0.0 {
+        return 0.0;
+    }
+    let mut skew2 = 0.0;
+    for i in 0..d {
+        for j in 0..d {
+            let s = 0.5 * (l[i * d + j] - l[j * d + i]);
+            skew2 += s * s;
+        }
+    }
+    skew2.sqrt() / norm
+}
+
+/// Best invariant quadratic form of a set of generators.
+///
+/// Returns `(Q, residual)`: `Q` is the symmetric d×d matrix (row-major,
+/// `‖Q‖_F = 1`) minimising `Σ_L ‖LᵀQ + QL‖_F²`, i.e. the right singular vector
+/// of the smallest singular value of the linear map `Q ↦ (LᵀQ + QL)_L`, with `Q`
+/// parametrised isometrically (diagonal entries, off-diagonal pairs scaled by
+/// `1/√2`). `residual` is `σ_min / σ_max` of that map (0 = exactly invariant);
+/// it is always returned, so approximately-rotational generators still get a
+/// form.
+///
+/// Sign convention: the trace of `Q` is made positive when `|tr Q| > 1e-8`
+/// (so positive-definite forms come out positive definite); otherwise the
+/// entry of largest absolute value (first in row-major order) is made positive.
+/// If every generator is zero (or `gens` is empty) returns `(I/√d, 0)`.
+pub fn invariant_form(gens: &[&[f64]], d: usize) -> (Vec<f64>, f64) {
+    for g in gens {
+        assert_eq!(g.len(), d * d, "invariant_form: expected {d}x{d} matrices");
+    }
+    if d == 0 {
+        return (Vec::new(), 0.0);
+    }
+    let identity = || {
+        let s = 1.0 / (d as f64).sqrt();
+        (0..d * d)
+            .map(|k| if k / d == k % d { s } else { 0.0 })
+            .collect::<Vec<_>>()
+    };
+    if gens.iter().all(|g| g.iter().all(|&x| x == 0.0)) {
+        return (identity(), 0.0);
+    }
+
+    // Parameters: upper-triangular (i, j), i <= j.
+    let params: Vec<(usize, usize)> = (0..d).flat_map(|i| (i..d).map(move |j| (i, j))).collect();
+    let np = params.len();
+    let rows = (gens.len() * d * d).max(np); // pad with zero rows if needed
+    let mut a = DMatrix::<f64>::zeros(rows, np);
+    let inv_sqrt2 = std::f64::consts::FRAC_1_SQRT_2;
+    for (g_idx, l) in gens.iter().enumerate() {
+        let off = g_idx * d * d;
+        for (col, &(i, j)) in params.iter().enumerate() {
+            // Basis matrix E = e_i e_jᵀ (+ e_j e_iᵀ) with weight w.
+            let terms: &[(usize, usize)] = if i == j { &[(i, j)] } else { &[(i, j), (j, i)] };
+            let w = if i == j { 1.0 } else { inv_sqrt2 };
+            for &(p, q) in terms {
+                // (Lᵀ e_p e_qᵀ)_{r,q} = L[p][r];  (e_p e_qᵀ L)_{p,c} = L[q][c].
+                for r in 0..d {
+                    a[(off + r * d + q, col)] += w * l[p * d + r];
+                    a[(off + p * d + r, col)] += w * l[q * d + r];
+                }
+            }
+        }
+    }
+
+    let svd = a.svd(false, true);
+    let v_t = svd.v_t.expect("V requested");
+    let sv = &svd.singular_values;
+    let (k_min, s_min) =
+        sv.iter().copied().enumerate().fold(
+            (0, f64::INFINITY),
+            |b, (k, s)| if s < b.1 { (k, s) } else { b },
+        );
+    let s_max = sv.iter().copied().fold(0.0, f64::max);
+    if !s_max.is_finite() || !s_min.is_finite() {
+        return (vec![f64::NAN; d * d], f64::NAN);
+    }
+    let residual = if s_max > 0.0 { s_min / s_max } else { 0.0 };
+
+    let mut q = vec![0.0; d * d];
+    for (col, &(i, j)) in params.iter().enumerate() {
+        let x = v_t[(k_min, col)];
+        if i == j {
+            q[i * d + i] = x;
+        } else {
+            q[i * d + j] = x * inv_sqrt2;
+            q[j * d + i] = x * inv_sqrt2;
+        }
+    }
+    let norm = frob(&q);
+    q.iter_mut().for_each(|x| *x /= norm);
+
+    let trace: f64 = (0..d).map(|i| q[i * d + i]).sum();
+    let flip = if trace.abs() > 1e-8 {
+        trace < 0.0
+    } else {
+        let max_abs = q.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
+        let first = q.iter().find(|x| x.abs() >= max_abs * (1.0 - 1e-9));
+        first.is_some_and(|&x| x < 0.0)
+    };
+    if flip {
+        q.iter_mut().for_each(|x| *x = -*x);
+    }
+    (q, residual)
+}
+
+/// Mean over trajectories of `std(I) / |mean(I)|` with `I(z) = (z−c)ᵀQ(z−c)`.
+///
+/// Each trajectory is a row-major `n_i × d` point list; `center` has length `d`
+/// and `q` is d×d. The std is the population std. Trajectories with fewer than
+/// 2 points are skipped; a trajectory with `mean(I) == 0` contributes
+/// `f64::INFINITY`. Returns NaN if no trajectory has at least 2 points.
+/// 0 means every trajectory lies on a level set of the form.
+pub fn orbit_cv(trajs: &[Vec<f64>], d: usize, center: &[f64], q: &[f64]) -> f64 {
+    assert_eq!(center.len(), d, "orbit_cv: center must have length {d}");
+    assert_eq!(q.len(), d * d, "orbit_cv: q must be {d}x{d}");
+    let mut total = 0.0;
+    let mut count = 0usize;
+    let mut y = vec![0.0; d];
+    for t in trajs {
+        assert!(d > 0 && t.len() % d == 0, "orbit_cv: ragged trajectory");
+        let n = t.len() / d;
+        if n < 2 {
+            continue;
+        }
+        let vals: Vec<f64> = t
+            .chunks_exact(d)
+            .map(|z| {
+                for k in 0..d {
+                    y[k] = z[k] - center[k];
+                }
+                (0..d)
+                    .map(|i| y[i] * (0..d).map(|j| q[i * d + j] * y[j]).sum::<f64>())
+                    .sum()
+            })
+            .collect();
+        let mean = vals.iter().sum::<f64>() / n as f64;
+        let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+        total += if mean == 0.0 {
+            f64::INFINITY
+        } else {
+            var.sqrt() / mean.abs()
+        };
+        count += 1;
+    }
+    if count == 0 {
+        f64::NAN
+    } else {
+        total / count as f64
+    }
+}
+
+/// Mean of all points of all trajectories (length `d`; zeros if there are no points).
+pub fn mean_point(trajs: &[Vec<f64>], d: usize) -> Vec<f64> {
+    let mut sum = vec![0.0; d];
+    let mut n = 0usize;
+    for t in trajs {
+        assert!(d > 0 && t.len() % d == 0, "mean_point: ragged trajectory");
+        for z in t.chunks_exact(d) {
+            sum.iter_mut().zip(z).for_each(|(s, x)| *s += x);
+            n += 1;
+        }
+    }
+    if n > 0 {
+        sum.iter_mut().for_each(|s| *s /= n as f64);
+    }
+    sum
+}
+
+/// Matrix exponential by scaling and squaring with a Taylor series.
+fn expm(a: &DMatrix<f64>) -> DMatrix<f64> {
+    let d = a.nrows();
+    let norm1 = (0..d)
+        .map(|j| a.column(j).iter().map(|x| x.abs()).sum::<f64>())
+        .fold(0.0, f64::max);
+    // Scale so that ‖A / 2^s‖_1 <= 1/2.
+    let s = if norm1 > 0.5 {
+        (norm1 / 0.5).log2().ceil() as i32
+    } else {
+        0
+    };
+    let b = a / 2f64.powi(s);
+    let mut result = DMatrix::<f64>::identity(d, d);
+    let mut term = DMatrix::<f64>::identity(d, d);
+    for k in 1..=30 {
+        term = &term * &b / k as f64;
+        result += &term;
+        if term.norm() <= f64::EPSILON * 1e-3 * result.norm() {
+            break;
+        }
+    }
+    for _ in 0..s {
+        result = &result * &result;
+    }
+    result
+}
+
+/// `n` points `exp(t L) z0` (row-major `n × d`) sampling the orbit of `z0`.
+///
+/// If `l` has non-negligible imaginary eigenvalues, `t = k·T/n` for
+/// `k = 0..n` with `T = 2π / max|Im λ|` (one period of the fastest rotation,
+/// so the point after the last equals the first for a pure rotation);
+/// otherwise `t` is evenly spaced over `[−1, 1]` inclusive (`t = 0` if `n == 1`).
+pub fn orbit(l: &[f64], d: usize, z0: &[f64], n: usize) -> Vec<f64> {
+    let m = to_matrix(l, d, "orbit");
+    assert_eq!(z0.len(), d, "orbit: z0 must have length {d}");
+    let eigs = eigenvalues(l, d).unwrap_or_default();
+    let max_abs = eigs.iter().map(|&(r, i)| r.hypot(i)).fold(0.0, f64::max);
+    let omega = eigs
+        .iter()
+        .filter(|&&(r, i)| r.hypot(i) > EIG_REL_TOL * max_abs)
+        .map(|&(_, i)| i.abs())
+        .fold(0.0, f64::max);
+    let times: Vec<f64> = if omega > EIG_REL_TOL * max_abs && omega > 0.0 {
+        let period = 2.0 * PI / omega;
+        (0..n).map(|k| k as f64 * period / n as f64).collect()
+    } else if n == 1 {
+        vec![0.0]
+    } else {
+        (0..n)
+            .map(|k| -1.0 + 2.0 * k as f64 / (n - 1) as f64)
+            .collect()
+    };
+    let z = nalgebra::DVector::from_column_slice(z0);
+    let mut out = Vec::with_capacity(n * d);
+    for t in times {
+        out.extend((expm(&(&m * t)) * &z).iter());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SO2: [f64; 4] = [0.0, 1.0, -1.0, 0.0];
+
+    fn mat(a: &[f64], d: usize) -> DMatrix<f64> {
+        DMatrix::from_row_slice(d, d, a)
+    }
+
+    fn row_major(m: &DMatrix<f64>) -> Vec<f64> {
+        let d = m.nrows();
+        (0..d * d).map(|k| m[(k / d, k % d)]).collect()
+    }
+
+    fn p2() -> DMatrix<f64> {
+        DMatrix::from_row_slice(2, 2, &[2.0, 0.7, -0.3, 0.5])
+    }
+
+    /// P · so(2) · P⁻¹ for a fixed invertible P.
+    fn conj_rot() -> Vec<f64> {
+        let p = p2();
+        let l = &p * mat(&SO2, 2) * p.clone().try_inverse().unwrap();
+        row_major(&l)
+    }
+
+    fn so3() -> [Vec<f64>; 3] {
+        [
+            vec![0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 1.0, 0.0],
+            vec![0.0, 0.0, 1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0],
+            vec![0.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        ]
+    }
+
+    /// ‖LᵀQ + QL‖_F.
+    fn invariance_err(l: &[f64], q: &[f64], d: usize) -> f64 {
+        let (l, q) = (mat(l, d), mat(q, d));
+        (l.transpose() * &q + &q * &l).norm()
+    }
+
+    fn assert_close(a: &[f64], b: &[f64], tol: f64) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < tol, "{a:?} vs {b:?}");
+        }
+    }
+
+    /// Deterministic pseudo-random numbers in [-1, 1).
+    fn lcg(seed: &mut u64) -> f64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((*seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+
+    #[test]
+    fn imag_ratio_values() {
+        assert!((imag_ratio(&SO2, 2) - 1.0).abs() < 1e-12);
+        assert!((imag_ratio(&conj_rot(), 2) - 1.0).abs() < 1e-10);
+        assert_eq!(imag_ratio(&[1.0, 0.0, 0.0, -2.0], 2), 0.0);
+        let spiral = imag_ratio(&[-0.1, 1.0, -1.0, -0.1], 2);
+        assert!((spiral - 1.0 / 1.01f64.sqrt()).abs() < 1e-10, "{spiral}");
+        assert!((imag_ratio(&so3()[0], 3) - 1.0).abs() < 1e-12);
+        assert_eq!(imag_ratio(&[0.0; 9], 3), 0.0);
+    }
+
+    #[test]
+    fn skew_ratio_values() {
+        assert!((skew_ratio(&[0.0, 2.0, -2.0, 0.0], 2) - 1.0).abs() < 1e-15);
+        assert_eq!(skew_ratio(&[1.0, 3.0, 3.0, -1.0], 2), 0.0);
+        // Skew part [[0,1],[-1,0]] has norm √2, ‖L‖ = √6 → 1/√3.
+        let r = skew_ratio(&[1.0, 2.0, 0.0, 1.0], 2);
+        assert!((r - 1.0 / 3f64.sqrt()).abs() < 1e-15, "{r}");
+        assert_eq!(skew_ratio(&[0.0; 4], 2), 0.0);
+    }
+
+    #[test]
+    fn invariant_form_so2() {
+        let (q, res) = invariant_form(&[&SO2], 2);
+        let s = std::f64::consts::FRAC_1_SQRT_2;
+        assert_close(&q, &[s, 0.0, 0.0, s], 1e-12);
+        assert!(res < 1e-12, "{res}");
+    }
+
+    #[test]
+    fn invariant_form_stretched_rotation() {
+        let (a, b) = (3.0, 0.5);
+        let l = [0.0, a, -b, 0.0];
+        let (q, res) = invariant_form(&[&l], 2);
+        let n = (a * a + b * b).sqrt();
+        assert_close(&q, &[b / n, 0.0, 0.0, a / n], 1e-12);
+        assert!(res < 1e-12 && invariance_err(&l, &q, 2) < 1e-12);
+    }
+
+    #[test]
+    fn invariant_form_conjugated_rotation() {
+        let l = conj_rot();
+        let (q, res) = invariant_form(&[&l], 2);
+        assert!(invariance_err(&l, &q, 2) < 1e-10);
+        assert!(res < 1e-12, "{res}");
+        assert!((frob(&q) - 1.0).abs() < 1e-12);
+        // Positive definite: Sylvester's criterion.
+        assert!(q[0] > 0.0 && q[0] * q[3] - q[1] * q[2] > 0.0);
+        // Expected direction: P⁻ᵀP⁻¹.
+        let pinv = p2().try_inverse().unwrap();
+        let expect = row_major(&(pinv.transpose() * &pinv));
+        let n = frob(&expect);
+        let expect: Vec<f64> = expect.iter().map(|x| x / n).collect();
+        assert_close(&q, &expect, 1e-10);
+    }
+
+    #[test]
+    fn invariant_form_so3() {
+        let g = so3();
+        let gens: Vec<&[f64]> = g.iter().map(|v| v.as_slice()).collect();
+        let (q, res) = invariant_form(&gens, 3);
+        let s = 1.0 / 3f64.sqrt();
+        assert_close(&q, &[s, 0.0, 0.0, 0.0, s, 0.0, 0.0, 0.0, s], 1e-12);
+        assert!(res < 1e-12, "{res}");
+    }
+
+    #[test]
+    fn invariant_form_non_rotation() {
+        let (q, res) = invariant_form(&[&[1.0, 0.0, 0.0, 2.0]], 2);
+        assert!(res > 1e-3, "{res}");
+        assert!((q[1] - q[2]).abs() < 1e-15);
+        assert!((frob(&q) - 1.0).abs() < 1e-12);
+        // Indefinite-form case (trace ≈ 0): Lorentz boost preserves diag(1, -1).
+        let (q, res) = invariant_form(&[&[0.0, 1.0, 1.0, 0.0]], 2);
+        let s = std::f64::consts::FRAC_1_SQRT_2;
+        assert!(res < 1e-12);
+        assert_close(&q, &[s, 0.0, 0.0, -s], 1e-12);
+    }
+
+    #[test]
+    fn expm_matches_reference() {
+        let r = expm(&(mat(&SO2, 2) * 50.0));
+        let (c, s) = (50f64.cos(), 50f64.sin());
+        assert_close(&row_major(&r), &[c, s, -s, c], 1e-12);
+        let mut seed = 7;
+        let a = DMatrix::from_fn(4, 4, |_, _| lcg(&mut seed) * 3.0);
+        let mine = expm(&a);
+        let reference = a.clone().exp();
+        assert!((&mine - &reference).norm() / reference.norm() < 1e-12);
+    }
+
+    #[test]
+    fn orbit_so2_closes() {
+        let n = 64;
+        let pts = orbit(&SO2, 2, &[1.0, 0.0], n);
+        assert_eq!(pts.len(), 2 * n);
+        for z in pts.chunks_exact(2) {
+            assert!((z[0].hypot(z[1]) - 1.0).abs() < 1e-12);
+        }
+        // One step beyond the last point returns to the first.
+        let step = expm(&(mat(&SO2, 2) * (2.0 * PI / n as f64)));
+        let last = nalgebra::DVector::from_column_slice(&pts[2 * (n - 1)..]);
+        let next = step * last;
+        assert_close(next.as_slice(), &pts[..2], 1e-12);
+        // Second point is rotated by 2π/n.
+        let th = 2.0 * PI / n as f64;
+        assert_close(&pts[2..4], &[th.cos(), -th.sin()], 1e-12);
+    }
+
+    #[test]
+    fn orbit_real_spectrum_uses_unit_interval() {
+        let pts = orbit(&[1.0, 0.0, 0.0, -2.0], 2, &[1.0, 1.0], 3);
+        let e = std::f64::consts::E;
+        assert_close(&pts, &[1.0 / e, e * e, 1.0, 1.0, e, 1.0 / (e * e)], 1e-12);
+    }
+
+    #[test]
+    fn orbit_cv_values() {
+        let l = conj_rot();
+        let (q, _) = invariant_form(&[&l], 2);
+        let c = [0.0, 0.0];
+        let trajs: Vec<Vec<f64>> = [[1.0, 0.0], [0.3, -2.0], [-0.5, 0.5]]
+            .iter()
+            .map(|z0| orbit(&l, 2, z0, 50))
+            .collect();
+        let cv = orbit_cv(&trajs, 2, &c, &q);
+        assert!(cv < 1e-10, "{cv}");
+
+        let mut seed = 42;
+        let noisy: Vec<Vec<f64>> = trajs
+            .iter()
+            .map(|t| t.iter().map(|x| x + 0.02 * lcg(&mut seed)).collect())
+            .collect();
+        let cv_noisy = orbit_cv(&noisy, 2, &c, &q);
+        assert!(cv_noisy > 1e-3 && cv_noisy < 0.5, "{cv_noisy}");
+
+        let line: Vec<f64> = (0..50)
+            .flat_map(|k| {
+                let x = -2.0 + 4.0 * k as f64 / 49.0;
+                [x, 0.8 * x + 0.1]
+            })
+            .collect();
+        let cv_line = orbit_cv(&[line], 2, &c, &q);
+        assert!(
+            cv_line > 0.5 && cv_line > 10.0 * cv_noisy,
+            "{cv_line} {cv_noisy}"
+        );
+
+        // Too-short trajectories are skipped; none left → NaN; zero mean → ∞.
+        assert!(orbit_cv(&[vec![1.0, 0.0]], 2, &c, &q).is_nan());
+        assert_eq!(orbit_cv(&[vec![0.0; 4]], 2, &c, &q), f64::INFINITY);
+    }
+
+    #[test]
+    fn mean_point_values() {
+        let trajs = vec![vec![0.0, 0.0, 2.0, 2.0], vec![4.0, -2.0]];
+        assert_close(&mean_point(&trajs, 2), &[2.0, 0.0], 1e-15);
+        assert_eq!(mean_point(&[], 3), vec![0.0; 3]);
+    }
+}

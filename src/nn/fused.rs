@@ -1,0 +1,569 @@
+//! Fused layers with hand-written backward passes, as candle custom ops: `x Wᵀ + b` with an optional
+//! ReLU, and train-mode batch norm with an optional ReLU. candle composes these from many element-wise
+//! ops and strided reductions, each with its own pass and allocation; here each is one GEMM (forward)
+//! or three (backward) plus one pass over the data. Both are checked against finite differences in f64.
+
+use candle_core::backend::BackendStorage;
+use candle_core::{
+    CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
+};
+
+/// Element types of the fused kernels.
+pub trait Float: WithDType + num_traits::Float {}
+impl Float for f32 {}
+impl Float for f64 {}
+
+/// The contiguous data of a CPU tensor.
+fn data<'a, T: Float>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [T]> {
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&s.as_slice::<T>()?[a..b]),
+        None => candle_core::bail!("{what}: expected a contiguous tensor"),
+    }
+}
+
+/// The data of a tensor, read through a closure (copied only when it is not contiguous).
+fn with_data<T: Float, R>(t: &Tensor, f: impl FnOnce(&[T]) -> Result<R>) -> Result<R> {
+    let t = t.contiguous()?;
+    let (s, l) = t.storage_and_layout();
+    match &*s {
+        candle_core::Storage::Cpu(c) => f(data(c, l, "fused op")?),
+        _ => candle_core::bail!("fused ops run on the CPU"),
+    }
+}
+
+/// dst[m, n] (row-major) = a · b (+ dst when `acc`), with a and b given by pointer, row stride and column
+/// stride.
+#[allow(clippy::too_many_arguments)]
+fn gemm<T: Float>(
+    dst: &mut [T],
+    m: usize,
+    n: usize,
+    k: usize,
+    a: (&[T], usize, usize),
+    b: (&[T], usize, usize),
+) {
+    assert!(dst.len() >= m * n);
+    let threads = candle_core::utils::get_num_threads();
+    let par = if m * n * k > 64 * 64 * 64 && threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the slices cover every index the strides reach (checked by the callers' shapes).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.0.as_ptr(),
+            a.2 as isize,
+            a.1 as isize,
+            b.0.as_ptr(),
+            b.2 as isize,
+            b.1 as isize,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            par,
+        )
+    }
+}
+
+/// Whether to apply a ReLU after the affine part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Act {
+    Identity,
+    Relu,
+}
+
+impl Act {
+    fn apply<T: Float>(self, v: T) -> T {
+        match self {
+            Act::Identity => v,
+            Act::Relu => num_traits::Float::max(v, T::zero()),
+        }
+    }
+}
+
+/// Gradient with respect to the pre-activation, given the output `y` and the output gradient `g`.
+fn pre_grad<T: Float>(act: Act, y: &[T], g: &[T]) -> Vec<T> {
+    match act {
+        Act::Identity => g.to_vec(),
+        Act::Relu => y
+            .iter()
+            .zip(g)
+            .map(|(&y, &g)| if y > T::zero() { g } else { T::zero() })
+            .collect(),
+    }
+}
+
+/// Column sums of a row-major `[rows, n]` matrix.
+fn column_sums<T: Float>(x: &[T], n: usize) -> Vec<T> {
+    let mut s = vec![T::zero(); n];
+    for row in x.chunks_exact(n) {
+        for (a, &v) in s.iter_mut().zip(row) {
+            *a += v;
+        }
+    }
+    s
+}
+
+/// act(x Wᵀ + b) for x `[rows, in]`, W `[out, in]`, b `[out]` (optional).
+struct LinearOp {
+    act: Act,
+}
+
+impl LinearOp {
+    fn forward<T: Float>(
+        &self,
+        x: &[T],
+        xl: &Layout,
+        w: &[T],
+        wl: &Layout,
+        b: Option<&[T]>,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (rows, inp) = xl.shape().dims2()?;
+        let (out, winp) = wl.shape().dims2()?;
+        if winp != inp || b.is_some_and(|b| b.len() != out) {
+            candle_core::bail!(
+                "linear: input [{rows}, {inp}], weight [{out}, {winp}], bias {:?}",
+                b.map(|b| b.len())
+            );
+        }
+        let mut y = vec![T::zero(); rows * out];
+        gemm(&mut y, rows, out, inp, (x, inp, 1), (w, 1, inp));
+        if b.is_some() || self.act != Act::Identity {
+            for row in y.chunks_exact_mut(out) {
+                match b {
+                    Some(b) => row
+                        .iter_mut()
+                        .zip(b)
+                        .for_each(|(v, &b)| *v = self.act.apply(*v + b)),
+                    None => row.iter_mut().for_each(|v| *v = self.act.apply(*v)),
+                }
+            }
+        }
+        Ok((T::to_cpu_storage_owned(y), Shape::from((rows, out))))
+    }
+
+    /// (dx, dW, db) for output `y` and its gradient `g`.
+    fn backward<T: Float>(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        y: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let (rows, inp) = x.dims2()?;
+        let out = w.dim(0)?;
+        let dev = x.device();
+        let gp = with_data::<T, _>(y, |y| {
+            with_data::<T, _>(g, |g| Ok(pre_grad(self.act, y, g)))
+        })?;
+        let mut dx = vec![T::zero(); rows * inp];
+        with_data::<T, _>(w, |w| {
+            gemm(&mut dx, rows, inp, out, (&gp, out, 1), (w, inp, 1));
+            Ok(())
+        })?;
+        let mut dw = vec![T::zero(); out * inp];
+        with_data::<T, _>(x, |x| {
+            gemm(&mut dw, out, inp, rows, (&gp, 1, out), (x, inp, 1));
+            Ok(())
+        })?;
+        let db = column_sums(&gp, out);
+        Ok((
+            Tensor::from_vec(dx, (rows, inp), dev)?,
+            Tensor::from_vec(dw, (out, inp), dev)?,
+            Tensor::from_vec(db, out, dev)?,
+        ))
+    }
+}
+
+macro_rules! dispatch {
+    ($dtype:expr, $f:ident ( $($a:expr),* )) => {
+        match $dtype {
+            DType::F32 => $f::<f32>($($a),*),
+            DType::F64 => $f::<f64>($($a),*),
+            d => candle_core::bail!("fused ops support f32 and f64, found {d:?}"),
+        }
+    };
+}
+
+impl CustomOp3 for LinearOp {
+    fn name(&self) -> &'static str {
+        "fused-linear"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        fn run<T: Float>(
+            op: &LinearOp,
+            s1: &CpuStorage,
+            l1: &Layout,
+            s2: &CpuStorage,
+            l2: &Layout,
+            s3: &CpuStorage,
+            l3: &Layout,
+        ) -> Result<(CpuStorage, Shape)> {
+            op.forward(
+                data::<T>(s1, l1, "linear input")?,
+                l1,
+                data::<T>(s2, l2, "linear weight")?,
+                l2,
+                Some(data::<T>(s3, l3, "linear bias")?),
+            )
+        }
+        dispatch!(s1.dtype(), run(self, s1, l1, s2, l2, s3, l3))
+    }
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _b: &Tensor,
+        y: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        fn run<T: Float>(
+            op: &LinearOp,
+            x: &Tensor,
+            w: &Tensor,
+            y: &Tensor,
+            g: &Tensor,
+        ) -> Result<(Tensor, Tensor, Tensor)> {
+            op.backward::<T>(x, w, y, g)
+        }
+        let (dx, dw, db) = dispatch!(x.dtype(), run(self, x, w, y, g))?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+impl CustomOp2 for LinearOp {
+    fn name(&self) -> &'static str {
+        "fused-linear-no-bias"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        fn run<T: Float>(
+            op: &LinearOp,
+            s1: &CpuStorage,
+            l1: &Layout,
+            s2: &CpuStorage,
+            l2: &Layout,
+        ) -> Result<(CpuStorage, Shape)> {
+            op.forward(
+                data::<T>(s1, l1, "linear input")?,
+                l1,
+                data::<T>(s2, l2, "linear weight")?,
+                l2,
+                None,
+            )
+        }
+        dispatch!(s1.dtype(), run(self, s1, l1, s2, l2))
+    }
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        y: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        fn run<T: Float>(
+            op: &LinearOp,
+            x: &Tensor,
+            w: &Tensor,
+            y: &Tensor,
+            g: &Tensor,
+        ) -> Result<(Tensor, Tensor, Tensor)> {
+            op.backward::<T>(x, w, y, g)
+        }
+        let (dx, dw, _) = dispatch!(x.dtype(), run(self, x, w, y, g))?;
+        Ok((Some(dx), Some(dw)))
+    }
+}
+
+/// act(x Wᵀ + b) for `x` `[rows, in]`, `w` `[out, in]`, `b` `[out]`.
+pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>, act: Act) -> Result<Tensor> {
+    let x = x.contiguous()?;
+    let w = w.contiguous()?;
+    let op = LinearOp { act };
+    match b {
+        Some(b) => x.apply_op3(&w, &b.contiguous()?, op),
+        None => x.apply_op2(&w, op),
+    }
+}
+
+/// Column means and biased variances of `x` `[rows, n]` (f64), without a gradient.
+pub fn column_stats(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
+    fn run<T: Float>(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
+        let n = x.dim(1)?;
+        with_data::<T, _>(x, |d| {
+            let rows = (d.len() / n).max(1) as f64;
+            let mean: Vec<f64> = column_sums(d, n)
+                .iter()
+                .map(|&s| WithDType::to_f64(s) / rows)
+                .collect();
+            let mut var = vec![0.0; n];
+            for row in d.chunks_exact(n) {
+                for ((v, &x), m) in var.iter_mut().zip(row).zip(&mean) {
+                    let c = WithDType::to_f64(x) - m;
+                    *v += c * c;
+                }
+            }
+            var.iter_mut().for_each(|v| *v /= rows);
+            Ok((mean, var))
+        })
+    }
+    dispatch!(x.dtype(), run(x))
+}
+
+/// Train-mode batch norm with the batch statistics `mean`, `inv` = 1/√(var + eps), then act.
+struct BatchNormOp {
+    mean: Vec<f64>,
+    inv: Vec<f64>,
+    act: Act,
+}
+
+impl BatchNormOp {
+    fn forward<T: Float>(
+        &self,
+        x: &[T],
+        xl: &Layout,
+        w: &[T],
+        b: &[T],
+    ) -> Result<(CpuStorage, Shape)> {
+        let n = self.mean.len();
+        // y = act(x·s + t) with s = γ·inv, t = β − mean·s.
+        let s: Vec<T> = (0..n)
+            .map(|j| T::from_f64(WithDType::to_f64(w[j]) * self.inv[j]))
+            .collect();
+        let t: Vec<T> = (0..n)
+            .map(|j| T::from_f64(WithDType::to_f64(b[j]) - self.mean[j] * WithDType::to_f64(s[j])))
+            .collect();
+        let mut y = x.to_vec();
+        for row in y.chunks_exact_mut(n) {
+            for ((v, &s), &t) in row.iter_mut().zip(&s).zip(&t) {
+                *v = self.act.apply(*v * s + t);
+            }
+        }
+        Ok((T::to_cpu_storage_owned(y), xl.shape().clone()))
+    }
+
+    fn backward<T: Float>(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        y: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let n = self.mean.len();
+        let dev = x.device();
+        let gp = with_data::<T, _>(y, |y| {
+            with_data::<T, _>(g, |g| Ok(pre_grad(self.act, y, g)))
+        })?;
+        let rows = gp.len() / n;
+        let mean: Vec<T> = self.mean.iter().map(|&v| T::from_f64(v)).collect();
+        let inv: Vec<T> = self.inv.iter().map(|&v| T::from_f64(v)).collect();
+        let xd = x.contiguous()?;
+        let (dgamma, dbeta, dx) = with_data::<T, _>(&xd, |x| {
+            let dbeta = column_sums(&gp, n);
+            let mut dgamma = vec![T::zero(); n];
+            for (xr, gr) in x.chunks_exact(n).zip(gp.chunks_exact(n)) {
+                for j in 0..n {
+                    dgamma[j] += gr[j] * (xr[j] - mean[j]) * inv[j];
+                }
+            }
+            let wv = with_data::<T, _>(w, |w| Ok(w.to_vec()))?;
+            let nf = T::from_f64(rows as f64);
+            // dx = γ·inv/N · (N·g − Σg − x̂·Σ(g·x̂))
+            let scale: Vec<T> = (0..n).map(|j| wv[j] * inv[j] / nf).collect();
+            let mut dx = vec![T::zero(); rows * n];
+            for ((dr, xr), gr) in dx
+                .chunks_exact_mut(n)
+                .zip(x.chunks_exact(n))
+                .zip(gp.chunks_exact(n))
+            {
+                for j in 0..n {
+                    let xh = (xr[j] - mean[j]) * inv[j];
+                    dr[j] = scale[j] * (nf * gr[j] - dbeta[j] - xh * dgamma[j]);
+                }
+            }
+            Ok((dgamma, dbeta, dx))
+        })?;
+        Ok((
+            Tensor::from_vec(dx, x.shape(), dev)?,
+            Tensor::from_vec(dgamma, n, dev)?,
+            Tensor::from_vec(dbeta, n, dev)?,
+        ))
+    }
+}
+
+impl CustomOp3 for BatchNormOp {
+    fn name(&self) -> &'static str {
+        "fused-batch-norm"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        fn run<T: Float>(
+            op: &BatchNormOp,
+            s1: &CpuStorage,
+            l1: &Layout,
+            s2: &CpuStorage,
+            l2: &Layout,
+            s3: &CpuStorage,
+            l3: &Layout,
+        ) -> Result<(CpuStorage, Shape)> {
+            op.forward(
+                data::<T>(s1, l1, "batch-norm input")?,
+                l1,
+                data::<T>(s2, l2, "batch-norm weight")?,
+                data::<T>(s3, l3, "batch-norm bias")?,
+            )
+        }
+        dispatch!(s1.dtype(), run(self, s1, l1, s2, l2, s3, l3))
+    }
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _b: &Tensor,
+        y: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        fn run<T: Float>(
+            op: &BatchNormOp,
+            x: &Tensor,
+            w: &Tensor,
+            y: &Tensor,
+            g: &Tensor,
+        ) -> Result<(Tensor, Tensor, Tensor)> {
+            op.backward::<T>(x, w, y, g)
+        }
+        let (dx, dw, db) = dispatch!(x.dtype(), run(self, x, w, y, g))?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+/// act(batch-norm(x)) in train mode for `x` `[rows, n]` whose batch statistics are `mean` and biased
+/// `var` (from [`column_stats`]); gradients flow through the statistics as in autograd.
+pub fn batch_norm(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    mean: Vec<f64>,
+    var: &[f64],
+    eps: f64,
+    act: Act,
+) -> Result<Tensor> {
+    let inv = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    x.contiguous()?.apply_op3(
+        &weight.contiguous()?,
+        &bias.contiguous()?,
+        BatchNormOp { mean, inv, act },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{grad_check, randn_like};
+
+    /// Inputs away from the ReLU kink so central differences are exact.
+    fn away_from_zero(x: Tensor) -> Tensor {
+        (x.sign().unwrap().affine(0.3, 0.0).unwrap() + &x).unwrap()
+    }
+
+    #[test]
+    fn linear_relu_gradients_match_finite_differences() {
+        let x = randn_like(&[5, 4], 1.0, 1).unwrap();
+        let w = randn_like(&[3, 4], 1.0, 2).unwrap();
+        let b = randn_like(&[3], 1.0, 3).unwrap();
+        let r = randn_like(&[5, 3], 1.0, 4).unwrap();
+        // Shift so no pre-activation sits near 0.
+        let pre = linear(&x, &w, Some(&b), Act::Identity).unwrap();
+        let b = (b - pre.mean(0).unwrap()).unwrap();
+        let pre = linear(&x, &w, Some(&b), Act::Identity).unwrap();
+        let min = pre
+            .abs()
+            .unwrap()
+            .min_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        assert!(min > 1e-3, "{min}");
+        for act in [Act::Identity, Act::Relu] {
+            let f = |x: &Tensor, w: &Tensor, b: &Tensor| -> Result<Tensor> {
+                linear(x, w, Some(b), act)?.mul(&r)?.sum_all()
+            };
+            let e = grad_check(&x, 1e-6, |x| f(x, &w, &b)).unwrap();
+            assert!(e < 1e-8, "{act:?} input {e:e}");
+            let e = grad_check(&w, 1e-6, |w| f(&x, w, &b)).unwrap();
+            assert!(e < 1e-8, "{act:?} weight {e:e}");
+            let e = grad_check(&b, 1e-6, |b| f(&x, &w, b)).unwrap();
+            assert!(e < 1e-8, "{act:?} bias {e:e}");
+            let e = grad_check(&w, 1e-6, |w| linear(&x, w, None, act)?.mul(&r)?.sum_all()).unwrap();
+            assert!(e < 1e-8, "{act:?} no-bias weight {e:e}");
+        }
+        // Matches the composed definition.
+        let want = x
+            .matmul(&w.t().unwrap())
+            .unwrap()
+            .broadcast_add(&b)
+            .unwrap()
+            .relu()
+            .unwrap();
+        let got = linear(&x, &w, Some(&b), Act::Relu).unwrap();
+        let d = (want - got)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        assert!(d < 1e-14, "{d}");
+    }
+
+    #[test]
+    fn batch_norm_relu_gradients_match_finite_differences() {
+        let x = away_from_zero(randn_like(&[6, 3], 1.0, 5).unwrap());
+        let g = Tensor::new(&[1.5f64, -0.7, 0.9], &candle_core::Device::Cpu).unwrap();
+        let b = Tensor::new(&[0.05f64, 0.1, -0.08], &candle_core::Device::Cpu).unwrap();
+        let r = randn_like(&[6, 3], 1.0, 6).unwrap();
+        let f = |x: &Tensor, g: &Tensor, b: &Tensor| -> Result<Tensor> {
+            let (m, v) = column_stats(x)?;
+            batch_norm(x, g, b, m, &v, 1e-5, Act::Relu)?
+                .mul(&r)?
+                .sum_all()
+        };
+        let e = grad_check(&x, 1e-6, |x| f(x, &g, &b)).unwrap();
+        assert!(e < 1e-6, "input {e:e}");
+        let e = grad_check(&g, 1e-6, |g| f(&x, g, &b)).unwrap();
+        assert!(e < 1e-6, "weight {e:e}");
+        let e = grad_check(&b, 1e-6, |b| f(&x, &g, b)).unwrap();
+        assert!(e < 1e-6, "bias {e:e}");
+    }
+}

@@ -1,0 +1,71 @@
+//! The joint LaLiGAN training: the model (autoencoder, Lie algebra generator, discriminator), the loss
+//! of one step, the epoch loop with evaluation and checkpoints, and the run's report.
+
+pub mod bench;
+pub mod eval;
+pub mod model;
+pub mod report;
+pub mod run;
+pub mod step;
+
+pub use model::LaLiGan;
+pub use step::{Terms, Trainer};
+
+use serde::{Deserialize, Serialize};
+
+/// Regulariser R that keeps the group away from the identity.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Regularizer {
+    /// |mean cosine(g·z, z)| over samples and window elements.
+    #[default]
+    Cosine,
+    /// −Σ min(‖L‖_F, channels·dim) over learnable channels.
+    Lnorm,
+    None,
+}
+
+/// `[train]` settings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Adam learning rates of the autoencoder, the generator and the discriminator.
+    pub lr_ae: f64,
+    pub lr_lie: f64,
+    pub lr_disc: f64,
+    /// Loss weights: reconstruction, generator's GAN term, regulariser R, channel term C.
+    pub w_recon: f64,
+    pub w_gan: f64,
+    pub w_reg: f64,
+    pub regularizer: Regularizer,
+    pub w_chreg: f64,
+    /// Checkpoint every k epochs (and always at the end; 0 = only at the end).
+    pub save_every: usize,
+    /// Validation windows used for the per-epoch reconstruction error and discriminator accuracy
+    /// (evenly spaced; 0 = all).
+    pub eval_windows: usize,
+    /// Points per validation trajectory for the orbit score and the latent plot (evenly spaced; 0 = all).
+    pub eval_points: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 70,
+            batch_size: 256,
+            lr_ae: 1e-3,
+            lr_lie: 1e-3,
+            lr_disc: 1e-3,
+            w_recon: 1.0,
+            w_gan: 0.01,
+            w_reg: 0.02,
+            regularizer: Regularizer::Cosine,
+            w_chreg: 0.0,
+            save_every: 10,
+            eval_windows: 8192,
+            eval_points: 500,
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The LaLiGAN model: autoencoder, latent representation and discriminator, each with its own parameter
+//! store (one optimizer each), built from an experiment config.
+
+use crate::config::experiment::Experiment;
+use crate::lie::Representation;
+use crate::nn::autoencoder::{self, Autoencoder};
+use crate::nn::discriminator::{Discriminator, Input};
+use crate::nn::Params;
+use crate::rng;
+use candle_core::{DType, Device, Tensor};
+
+/// Autoencoder φ/ψ, generator blocks and discriminator D.
+pub struct LaLiGan {
+    pub ae: Box<dyn Autoencoder>,
+    pub rep: Representation,
+    pub disc: Discriminator,
+    pub ae_params: Params,
+    pub lie_params: Params,
+    pub disc_params: Params,
+    /// Observations per window.
+    pub window: usize,
+    /// Shape of one observation.
+    pub obs: Vec<usize>,
+    pub disc_input: Input,
+}
+
+impl LaLiGan {
+    /// A freshly initialized model for observations of shape `obs` (every draw from `exp.seed`).
+    pub fn new(exp: &Experiment, obs: &[usize], dtype: DType, dev: &Device) -> crate::Result<Self> {
+        let window = exp.data.window;
+        if window == 0 {
+            return Err(config_err!("data.window must be positive"));
+        }
+        let mut ae_params = Params::new(dtype, dev);
+        let mut r = rng::stream(exp.seed, "init/autoencoder");
+        let ae = autoencoder::build(&exp.autoencoder, obs, &mut ae_params.scope("ae", &mut r))
+            .map_err(|e| config_err!("[autoencoder]: {e}"))?;
+        let latent = ae.latent_dim();
+        let mut lie_params = Params::new(dtype, dev);
+        let mut r = rng::stream(exp.seed, "init/lie");
+        let rep = Representation::new(
+            &mut lie_params.scope("lie", &mut r),
+            &exp.lie.blocks,
+            exp.lie.inert,
+        )
+        .map_err(|e| config_err!("[lie]: {e}"))?;
+        if rep.dim() != window * latent {
+            return Err(config_err!(
+                "[lie]: the blocks and inert dims cover {} dimensions, but a latent window has {} \
+                 (data.window = {window} × latent {latent}); e.g. one block with copies = {window} and \
+                 dim = {latent}",
+                rep.dim(),
+                window * latent
+            ));
+        }
+        let obs_len: usize = obs.iter().product();
+        let disc_in = match exp.discriminator.input {
+            Input::Latent => window * latent,
+            Input::LatentAndDecoded => window * (latent + obs_len),
+        };
+        let mut disc_params = Params::new(dtype, dev);
+        let mut r = rng::stream(exp.seed, "init/discriminator");
+        let disc = Discriminator::new(
+            &exp.discriminator,
+            disc_in,
+            &mut disc_params.scope("disc", &mut r),
+        )
+        .map_err(|e| config_err!("[discriminator]: {e}"))?;
+        Ok(Self {
+            ae,
+            rep,
+            disc,
+            ae_params,
+            lie_params,
+            disc_params,
+            window,
+            obs: obs.to_vec(),
+            disc_input: exp.discriminator.input,
+        })
+    }
+
+    /// Every variable and buffer of the model, by name (`ae.*`, `lie.*`, `disc.*`).
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        [&self.ae_params, &self.lie_params, &self.disc_params]
+            .iter()
+            .flat_map(|p| p.state())
+            .collect()
+    }
+
+    /// Overwrites every variable and buffer from `lookup`.
+    pub fn load(
+        &self,
+        mut lookup: impl FnMut(&str) -> Option<Tensor>,
+    ) -> std::result::Result<(), String> {
+        for p in [&self.ae_params, &self.lie_params, &self.disc_params] {
+            p.load(&mut lookup)?;
+        }
+        Ok(())
+    }
+
+    /// Encodes windows `[batch, window, obs..]` element-wise to `[batch, window, latent]`.
+    pub fn encode_windows(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        let (b, w) = (x.dim(0)?, x.dim(1)?);
+        let mut flat = vec![b * w];
+        flat.extend(&x.dims()[2..]);
+        let z = self.ae.encode(&x.reshape(flat)?, train)?;
+        z.reshape((b, w, self.ae.latent_dim()))
+    }
+}

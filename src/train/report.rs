@@ -1,0 +1,365 @@
+//! What a run leaves behind besides its checkpoints: `metrics.csv` (one row per epoch), `train.log`,
+//! `summary.json`, and PNGs of the loss curves, the learned generators and the latent orbits.
+
+use super::eval::{block_generators, Scores};
+use super::model::LaLiGan;
+use super::step::Terms;
+use crate::config::experiment::Experiment;
+use crate::data::Split;
+use crate::error::{Error, Result};
+use crate::metrics;
+use crate::plot::{Colormap, Figure, PALETTE};
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+
+/// One epoch's row of `metrics.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub epoch: usize,
+    /// Mean training loss terms over the epoch's batches (recon, gan, reg, chreg, disc).
+    pub terms: [f64; 5],
+    pub val_recon_mse: f64,
+    pub disc_acc: f64,
+    /// Worst over channels / blocks: min imag_ratio, min skew_ratio, max orbit_cv.
+    pub imag_ratio: f64,
+    pub skew_ratio: f64,
+    pub orbit_cv: f64,
+    /// Seconds since the start of the run (training and evaluation).
+    pub seconds: f64,
+}
+
+const HEADER: &str =
+    "epoch,recon,gan,reg,chreg,disc,val_recon_mse,disc_acc,imag_ratio,skew_ratio,orbit_cv,seconds";
+
+fn worst(v: impl Iterator<Item = f64>, max: bool) -> f64 {
+    v.fold(f64::NAN, |a, b| {
+        if a.is_nan() {
+            b
+        } else if max {
+            a.max(b)
+        } else {
+            a.min(b)
+        }
+    })
+}
+
+impl Row {
+    /// The row of epoch `epoch` from the loss sums over `batches` batches and the evaluation.
+    pub fn new(epoch: usize, sums: &[f64; 5], batches: usize, s: &Scores, seconds: f64) -> Self {
+        let n = batches.max(1) as f64;
+        Self {
+            epoch,
+            terms: sums.map(|v| v / n),
+            val_recon_mse: s.recon_mse,
+            disc_acc: s.disc_acc,
+            imag_ratio: worst(s.imag_ratio.iter().copied(), false),
+            skew_ratio: worst(s.skew_ratio.iter().copied(), false),
+            orbit_cv: worst(s.orbit_cv.iter().flatten().copied(), true),
+            seconds,
+        }
+    }
+
+    /// A line for the log.
+    pub fn describe(&self) -> String {
+        let t = &self.terms;
+        format!(
+            "epoch {}: recon {:.4e} gan {:.4} reg {:.4} chreg {:.4} disc {:.4} | val recon {:.4e} \
+             disc_acc {:.3} imag_ratio {:.4} skew_ratio {:.4} orbit_cv {:.4} | {:.1}s",
+            self.epoch,
+            t[0],
+            t[1],
+            t[2],
+            t[3],
+            t[4],
+            self.val_recon_mse,
+            self.disc_acc,
+            self.imag_ratio,
+            self.skew_ratio,
+            self.orbit_cv,
+            self.seconds
+        )
+    }
+
+    fn csv(&self) -> String {
+        let mut v = vec![self.epoch.to_string()];
+        v.extend(self.terms.iter().map(|x| format!("{x:e}")));
+        v.extend(
+            [
+                self.val_recon_mse,
+                self.disc_acc,
+                self.imag_ratio,
+                self.skew_ratio,
+                self.orbit_cv,
+                self.seconds,
+            ]
+            .iter()
+            .map(|x| format!("{x:e}")),
+        );
+        v.join(",")
+    }
+}
+
+/// Writes every row to `path` (atomically).
+pub fn write_metrics(path: &Path, rows: &[Row]) -> Result<()> {
+    let mut text = format!("{HEADER}\n");
+    for r in rows {
+        text.push_str(&r.csv());
+        text.push('\n');
+    }
+    crate::io::write_atomic(path, text.as_bytes())
+}
+
+/// Reads the rows of the first `epochs` epochs back from `path` (resume).
+pub fn read_metrics(path: &Path, epochs: usize) -> Result<Vec<Row>> {
+    if epochs == 0 {
+        return Ok(Vec::new());
+    }
+    let text = crate::io::read_text(path)?;
+    let bad = |line: usize| data_err!("{}: line {line} is not a metrics row", path.display());
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1).take(epochs) {
+        let v: Vec<f64> = line
+            .split(',')
+            .map(|x| x.parse::<f64>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| bad(i + 1))?;
+        if v.len() != 12 {
+            return Err(bad(i + 1));
+        }
+        rows.push(Row {
+            epoch: v[0] as usize,
+            terms: [v[1], v[2], v[3], v[4], v[5]],
+            val_recon_mse: v[6],
+            disc_acc: v[7],
+            imag_ratio: v[8],
+            skew_ratio: v[9],
+            orbit_cv: v[10],
+            seconds: v[11],
+        });
+    }
+    if rows.len() != epochs {
+        return Err(data_err!(
+            "{}: has {} epoch rows, the checkpoint is at epoch {epochs}",
+            path.display(),
+            rows.len()
+        ));
+    }
+    Ok(rows)
+}
+
+/// `train.log`: every line also goes to the tracing log.
+pub struct Log {
+    file: std::sync::Mutex<std::fs::File>,
+    path: std::path::PathBuf,
+}
+
+impl Log {
+    /// Opens (appending when `append`) the log at `path`.
+    pub fn open(path: &Path, append: bool) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(append)
+            .write(true)
+            .truncate(!append)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Self {
+            file: std::sync::Mutex::new(file),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Writes one line.
+    pub fn line(&self, msg: &str) -> Result<()> {
+        tracing::info!("{msg}");
+        let mut f = self.file.lock().expect("log lock");
+        writeln!(f, "{msg}").map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// One d×d matrix per learnable channel (masked), in block order.
+    pub generators: Vec<Vec<Vec<f64>>>,
+    /// Per learnable channel: max |Im λ|/|λ| (1 = conjugate to a rotation).
+    pub imag_ratio: Vec<f64>,
+    /// Per learnable channel: ‖(L − Lᵀ)/2‖_F / ‖L‖_F.
+    pub skew_ratio: Vec<f64>,
+    /// Per block: mean over validation trajectories of std/|mean| of the invariant form (null when
+    /// undefined for the block).
+    pub orbit_cv: Vec<Option<f64>>,
+    /// Validation reconstruction MSE (eval mode).
+    pub recon_mse: f64,
+    /// Discriminator accuracy on validation windows (real vs transformed).
+    pub disc_acc: f64,
+    pub epochs: usize,
+    /// Wall-clock seconds of training and evaluation.
+    pub seconds: f64,
+    pub seconds_per_epoch: f64,
+    /// Last epoch's mean training loss terms.
+    pub final_losses: std::collections::BTreeMap<String, f64>,
+    pub seed: u64,
+    pub recipe: String,
+}
+
+impl Summary {
+    /// The summary of a finished run.
+    pub fn new(exp: &Experiment, rows: &[Row], s: &Scores) -> Self {
+        let last = rows.last();
+        let seconds = last.map_or(0.0, |r| r.seconds);
+        Self {
+            generators: s
+                .generators
+                .iter()
+                .map(|(d, g)| g.chunks(*d).map(<[f64]>::to_vec).collect())
+                .collect(),
+            imag_ratio: s.imag_ratio.clone(),
+            skew_ratio: s.skew_ratio.clone(),
+            orbit_cv: s.orbit_cv.clone(),
+            recon_mse: s.recon_mse,
+            disc_acc: s.disc_acc,
+            epochs: rows.len(),
+            seconds,
+            seconds_per_epoch: seconds / rows.len().max(1) as f64,
+            final_losses: Terms::NAMES
+                .iter()
+                .zip(last.map_or([f64::NAN; 5], |r| r.terms))
+                .map(|(n, v)| (n.to_string(), v))
+                .collect(),
+            seed: exp.seed,
+            recipe: exp.data.recipe.clone(),
+        }
+    }
+}
+
+/// Writes `summary.json` atomically.
+pub fn write_summary(path: &Path, s: &Summary) -> Result<()> {
+    let text = serde_json::to_string_pretty(s).map_err(|e| data_err!("summary: {e}"))?;
+    crate::io::write_atomic(path, text.as_bytes())
+}
+
+fn plot_err(e: crate::plot::PlotError) -> Error {
+    data_err!("{e}")
+}
+
+/// losses.png, generators.png and latent.png.
+pub fn plots(
+    model: &LaLiGan,
+    exp: &Experiment,
+    out: &Path,
+    rows: &[Row],
+    s: &Scores,
+    _val: &Split,
+) -> Result<()> {
+    // Loss curves and scores per epoch.
+    let mut fig = Figure::new(1, 2).title("training").panel_size(520, 360);
+    let epochs: Vec<f64> = rows.iter().map(|r| r.epoch as f64).collect();
+    let ax = fig
+        .axes(0, 0)
+        .title("losses (mean per epoch)")
+        .xlabel("epoch")
+        .log_y(true)
+        .legend(true);
+    for (i, name) in Terms::NAMES.iter().enumerate() {
+        let ys: Vec<f64> = rows.iter().map(|r| r.terms[i].abs()).collect();
+        if ys.iter().any(|&v| v > 0.0) {
+            ax.line(&epochs, &ys, Some(name));
+        }
+    }
+    let vr: Vec<f64> = rows.iter().map(|r| r.val_recon_mse).collect();
+    ax.line(&epochs, &vr, Some("val recon")).dashed();
+    let ax = fig
+        .axes(0, 1)
+        .title("validation scores")
+        .xlabel("epoch")
+        .legend(true)
+        .ylim(0.0, 1.05);
+    let series = |f: fn(&Row) -> f64| -> Vec<f64> { rows.iter().map(f).collect() };
+    ax.line(&epochs, &series(|r| r.imag_ratio), Some("imag_ratio"));
+    ax.line(&epochs, &series(|r| r.skew_ratio), Some("skew_ratio"));
+    ax.line(&epochs, &series(|r| r.orbit_cv.min(1.05)), Some("orbit_cv"));
+    ax.line(&epochs, &series(|r| r.disc_acc), Some("disc_acc"));
+    fig.save(&out.join("losses.png")).map_err(plot_err)?;
+
+    // Generators as heatmaps.
+    let blocks = block_generators(model)?;
+    let panels: Vec<(String, usize, Vec<f64>)> = blocks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (d, gens))| {
+            gens.iter()
+                .enumerate()
+                .map(move |(c, g)| (format!("block {i} channel {c}"), *d, g.clone()))
+        })
+        .collect();
+    if !panels.is_empty() {
+        let cols = panels.len().min(4);
+        let mut fig = Figure::new(panels.len().div_ceil(cols), cols)
+            .title("generators (masked)")
+            .panel_size(300, 300);
+        for (i, (title, d, g)) in panels.iter().enumerate() {
+            let rows: Vec<Vec<f64>> = g.chunks(*d).map(<[f64]>::to_vec).collect();
+            let m = g.iter().fold(0.0f64, |a, v| a.max(v.abs())).max(1e-12);
+            fig.heatmap(i / cols, i % cols, &rows, title)
+                .colormap(Colormap::Diverging)
+                .range(-m, m)
+                .show_values(*d <= 6);
+        }
+        fig.save(&out.join("generators.png")).map_err(plot_err)?;
+    }
+
+    // Validation latents (first two coordinates of each block's first copy) with the group's orbits.
+    let k = model.ae.latent_dim();
+    let mut at = 0;
+    let mut shown = Vec::new();
+    for (i, ((d, gens), b)) in blocks.iter().zip(&model.rep.blocks).enumerate() {
+        if at + d <= k && *d >= 2 {
+            shown.push((i, at, *d, gens[0].clone()));
+        }
+        at += b.block.copies * d;
+    }
+    if !shown.is_empty() && !s.latents.is_empty() {
+        let mut fig = Figure::new(1, shown.len())
+            .title(
+                "validation latent trajectories (solid) and orbits of the learned group (dashed)",
+            )
+            .panel_size(480, 440);
+        for (col, (i, at, d, l)) in shown.iter().enumerate() {
+            let piece = |tr: &Vec<f64>| -> Vec<f64> {
+                tr.chunks(k)
+                    .flat_map(|p| p[*at..*at + *d].to_vec())
+                    .collect()
+            };
+            let trajs: Vec<Vec<f64>> = s.latents.iter().map(piece).collect();
+            // The group acts about the mean latent (or the origin with keep_center).
+            let c = if exp.lie.keep_center {
+                vec![0.0; *d]
+            } else {
+                metrics::mean_point(&trajs, *d)
+            };
+            let ax = fig
+                .axes(0, col)
+                .title(&format!("block {i}: z{} vs z{}", at, at + 1))
+                .xlabel(&format!("z{at}"))
+                .ylabel(&format!("z{}", at + 1))
+                .equal_aspect(true);
+            for (t, tr) in trajs.iter().enumerate().take(10) {
+                let color = PALETTE[t % PALETTE.len()];
+                let xs: Vec<f64> = tr.chunks(*d).map(|p| p[0]).collect();
+                let ys: Vec<f64> = tr.chunks(*d).map(|p| p[1]).collect();
+                ax.line(&xs, &ys, None).color(color);
+                let z0: Vec<f64> = tr[..*d].iter().zip(&c).map(|(z, c)| z - c).collect();
+                let orbit = metrics::orbit(l, *d, &z0, 200);
+                let mut ox: Vec<f64> = orbit.chunks(*d).map(|p| p[0] + c[0]).collect();
+                let mut oy: Vec<f64> = orbit.chunks(*d).map(|p| p[1] + c[1]).collect();
+                ox.push(ox[0]);
+                oy.push(oy[0]);
+                ax.line(&ox, &oy, None).color(color).dashed();
+            }
+        }
+        fig.save(&out.join("latent.png")).map_err(plot_err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! The epoch loop of `laligan train`: data from the config's recipe, shuffled windows, one step per
+//! batch, evaluation and thresholding after each epoch, atomic checkpoints, exact resume, clean stops.
+
+use super::eval::{self, Scores};
+use super::report::{self, Row};
+use super::{LaLiGan, Trainer};
+use crate::checkpoint::{self, Checkpoint, MODEL_FORMAT, STATE_FORMAT};
+use crate::config::experiment::Experiment;
+use crate::data::{cache, Dataset, Recipe, Split, WindowIndex};
+use crate::error::Result;
+use crate::rng;
+use candle_core::{DType, Device, Tensor};
+use rand::seq::SliceRandom;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Files of a run folder.
+pub const MODEL_FILE: &str = "model.safetensors";
+pub const STATE_FILE: &str = "training_state.safetensors";
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every epoch ran; the summary of the final model.
+    Finished(Box<report::Summary>),
+    /// Stopped by the caller's flag (Ctrl-C) after saving a checkpoint at `epoch`, batch `batch`.
+    Interrupted { epoch: usize, batch: usize },
+}
+
+/// Where training stands: the position in the epoch loop and the epoch's running loss sums.
+#[derive(Clone, Debug, Default)]
+struct Position {
+    epoch: usize,
+    batch: usize,
+    lie_word_pos: u128,
+    sums: [f64; 5],
+    batches: usize,
+    seconds: f64,
+}
+
+/// The training data: the train split, its first `n_train` trajectories' window index, and that count.
+fn train_split<'a>(ds: &'a Dataset, exp: &Experiment) -> Result<(Split<'a>, WindowIndex, usize)> {
+    let s = ds.split("train")?;
+    let n = s.trajectories();
+    let keep = if exp.data.n_train == 0 {
+        n
+    } else {
+        exp.data.n_train
+    };
+    if keep > n {
+        return Err(config_err!(
+            "data.n_train = {keep}, but the training split has {n} trajectories"
+        ));
+    }
+    let index = WindowIndex::new(
+        keep,
+        s.steps(),
+        exp.data.window,
+        exp.data.gap,
+        exp.data.stride,
+        exp.data.tail,
+    )?;
+    Ok((s, index, keep))
+}
+
+/// The dataset of the experiment, generated into the cache if missing.
+pub fn dataset(exp: &Experiment) -> Result<Dataset> {
+    let recipe = Recipe::resolve(&exp.data.recipe, &exp.data.recipe_set)?;
+    Dataset::open(&cache::ensure(&recipe)?)
+}
+
+/// How `train` treats the run folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// A new run; refuses a folder that already holds one.
+    New,
+    /// A new run that replaces whatever run the folder holds.
+    Replace,
+    /// Continue the run in the folder from its checkpoint.
+    Resume,
+}
+
+/// Trains `exp` into `out` (or continues the checkpoint there), stopping cleanly when `stop` becomes
+/// true.
+pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> Result<Outcome> {
+    let resume = start == Start::Resume;
+    let ds = dataset(exp)?;
+    let (train, index, n_traj) = train_split(&ds, exp)?;
+    let val = ds.split(if ds.splits().contains(&"val") {
+        "val"
+    } else {
+        "train"
+    })?;
+    let obs = val.shape[2..].to_vec();
+    let obs_len = val.obs_len();
+    let model = LaLiGan::new(exp, &obs, DType::F32, &Device::Cpu)?;
+    let mut trainer = Trainer::new(model, &exp.train)?;
+    let config_text = crate::config::to_toml(exp)?;
+
+    let (mut pos, mut rows) = if resume {
+        load(&mut trainer, out, &config_text)?
+    } else {
+        prepare_folder(out, start == Start::Replace)?;
+        (Position::default(), Vec::new())
+    };
+    crate::io::write_atomic(&out.join("config.toml"), config_text.as_bytes())?;
+    let log = report::Log::open(&out.join("train.log"), resume)?;
+    log.line(&format!(
+        "{} windows of {} × {:?} from {n_traj} training trajectories; batch {}, {} epochs{}",
+        index.len(),
+        exp.data.window,
+        obs,
+        exp.train.batch_size,
+        exp.train.epochs,
+        if resume {
+            format!(", resuming at epoch {} batch {}", pos.epoch + 1, pos.batch)
+        } else {
+            String::new()
+        }
+    ))?;
+
+    let batch = exp.train.batch_size.max(1);
+    let n_batches = index.len().div_ceil(batch);
+    let dev = Device::Cpu;
+    let mut buf = Vec::new();
+    while pos.epoch < exp.train.epochs {
+        let started = std::time::Instant::now();
+        let mut order: Vec<usize> = (0..index.len()).collect();
+        order.shuffle(&mut rng::stream(
+            exp.seed,
+            &format!("train/shuffle/{}", pos.epoch),
+        ));
+        let mut lie_rng = rng::stream(exp.seed, &format!("train/lie/{}", pos.epoch));
+        lie_rng.set_word_pos(pos.lie_word_pos);
+        let bar = crate::progress::bar(n_batches as u64, &format!("epoch {}", pos.epoch + 1));
+        bar.set_position(pos.batch as u64);
+        while pos.batch < n_batches {
+            if stop.load(Ordering::SeqCst) {
+                bar.finish_and_clear();
+                pos.lie_word_pos = lie_rng.get_word_pos();
+                pos.seconds += started.elapsed().as_secs_f64();
+                save(&trainer, out, exp, &config_text, &pos)?;
+                log.line(&format!(
+                    "interrupted: checkpoint at epoch {} batch {}",
+                    pos.epoch + 1,
+                    pos.batch
+                ))?;
+                return Ok(Outcome::Interrupted {
+                    epoch: pos.epoch,
+                    batch: pos.batch,
+                });
+            }
+            let ids = &order[pos.batch * batch..((pos.batch + 1) * batch).min(order.len())];
+            index.gather(train.x, obs_len, ids, &mut buf);
+            let mut shape = vec![ids.len(), exp.data.window];
+            shape.extend(&obs);
+            let x = Tensor::from_slice(&buf, shape, &dev)?;
+            let w = trainer.model.rep.sample(
+                ids.len(),
+                exp.lie.sampling,
+                exp.lie.sigma,
+                &mut lie_rng,
+                DType::F32,
+                &dev,
+            )?;
+            let (terms, _) = trainer.step(&exp.train, &exp.lie, &x, &w)?;
+            if let Some(name) = terms.non_finite() {
+                bar.finish_and_clear();
+                let msg = format!(
+                    "non-finite {name} loss at epoch {} batch {}; training stopped, the last good \
+                     checkpoint in {} is kept",
+                    pos.epoch + 1,
+                    pos.batch + 1,
+                    out.display()
+                );
+                log.line(&msg)?;
+                return Err(crate::Error::Data(msg));
+            }
+            for (s, v) in pos.sums.iter_mut().zip(terms.values()) {
+                *s += v;
+            }
+            pos.batches += 1;
+            pos.batch += 1;
+            bar.inc(1);
+            if pos.batch % 8 == 0 || pos.batch == n_batches {
+                let m = |i: usize| pos.sums[i] / pos.batches.max(1) as f64;
+                bar.set_prefix(format!(
+                    "recon {:.3e} gan {:.3} reg {:.3} disc {:.3}",
+                    m(0),
+                    m(1),
+                    m(2),
+                    m(4)
+                ));
+            }
+        }
+        bar.finish_and_clear();
+        let e = pos.epoch + 1;
+        if exp.lie.threshold_every > 0 && e % exp.lie.threshold_every == 0 {
+            let active = trainer.model.rep.threshold(exp.lie.threshold)?;
+            log.line(&format!(
+                "epoch {e}: thresholding at {} leaves {active} active generator entries",
+                exp.lie.threshold
+            ))?;
+        }
+        let scores = eval::evaluate(&trainer.model, exp, &val)?;
+        pos.seconds += started.elapsed().as_secs_f64();
+        let row = Row::new(e, &pos.sums, pos.batches, &scores, pos.seconds);
+        let gens: Vec<String> = scores
+            .generators
+            .iter()
+            .map(|(d, g)| format!("{:.3?}", g.chunks(*d).collect::<Vec<_>>()))
+            .collect();
+        log.line(&format!(
+            "{} | generators {}",
+            row.describe(),
+            gens.join(" ")
+        ))?;
+        rows.push(row);
+        report::write_metrics(&out.join("metrics.csv"), &rows)?;
+        pos = Position {
+            epoch: e,
+            seconds: pos.seconds,
+            ..Position::default()
+        };
+        let last = e == exp.train.epochs;
+        if last || (exp.train.save_every > 0 && e % exp.train.save_every == 0) {
+            save(&trainer, out, exp, &config_text, &pos)?;
+        }
+        if last {
+            return finish(&trainer.model, exp, out, &rows, &scores, &val)
+                .map(|s| Outcome::Finished(Box::new(s)));
+        }
+    }
+    // Resumed a finished run: report it again.
+    let scores = eval::evaluate(&trainer.model, exp, &val)?;
+    finish(&trainer.model, exp, out, &rows, &scores, &val).map(|s| Outcome::Finished(Box::new(s)))
+}
+
+fn finish(
+    model: &LaLiGan,
+    exp: &Experiment,
+    out: &Path,
+    rows: &[Row],
+    scores: &Scores,
+    val: &Split,
+) -> Result<report::Summary> {
+    let summary = report::Summary::new(exp, rows, scores);
+    report::write_summary(&out.join("summary.json"), &summary)?;
+    report::plots(model, exp, out, rows, scores, val)?;
+    Ok(summary)
+}
+
+/// Refuses a folder that already holds a run (its checkpoint would be lost); creates it otherwise.
+fn prepare_folder(out: &Path, replace: bool) -> Result<()> {
+    if !replace && (out.join(MODEL_FILE).exists() || out.join(STATE_FILE).exists()) {
+        return Err(config_err!(
+            "{} already holds a training run; continue it with --resume, replace it with --force, or \
+             choose another --out",
+            out.display()
+        ));
+    }
+    std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))
+}
+
+/// Writes model.safetensors and training_state.safetensors for position `pos`.
+fn save(
+    trainer: &Trainer,
+    out: &Path,
+    exp: &Experiment,
+    config: &str,
+    pos: &Position,
+) -> Result<()> {
+    let mut meta = BTreeMap::new();
+    meta.insert("config".to_string(), config.to_string());
+    meta.insert("epochs_done".to_string(), pos.epoch.to_string());
+    checkpoint::save(
+        &out.join(MODEL_FILE),
+        MODEL_FORMAT,
+        &trainer.model.state(),
+        &meta,
+    )?;
+    let mut state = trainer.opt_ae.state("adam.ae")?;
+    state.extend(trainer.opt_lie.state("adam.lie")?);
+    state.extend(trainer.opt_disc.state("adam.disc")?);
+    let mut meta = BTreeMap::new();
+    meta.insert("config".to_string(), config.to_string());
+    meta.insert("seed".to_string(), exp.seed.to_string());
+    meta.insert("epoch".to_string(), pos.epoch.to_string());
+    meta.insert("batch".to_string(), pos.batch.to_string());
+    meta.insert("lie_word_pos".to_string(), pos.lie_word_pos.to_string());
+    meta.insert("batches".to_string(), pos.batches.to_string());
+    meta.insert("seconds".to_string(), format!("{:e}", pos.seconds));
+    meta.insert(
+        "sums".to_string(),
+        pos.sums
+            .iter()
+            .map(|v| format!("{v:e}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    for (name, opt) in [
+        ("ae", &trainer.opt_ae),
+        ("lie", &trainer.opt_lie),
+        ("disc", &trainer.opt_disc),
+    ] {
+        meta.insert(format!("steps.{name}"), opt.steps().to_string());
+    }
+    checkpoint::save(&out.join(STATE_FILE), STATE_FORMAT, &state, &meta)
+}
+
+/// Restores the model, optimizers, position and earlier metric rows from the run folder `out`.
+fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Vec<Row>)> {
+    let model_path: PathBuf = out.join(MODEL_FILE);
+    if !model_path.exists() {
+        return Err(config_err!(
+            "--resume: {} has no {MODEL_FILE} to continue from",
+            out.display()
+        ));
+    }
+    let model = Checkpoint::open(&model_path, MODEL_FORMAT)?;
+    let state = Checkpoint::open(&out.join(STATE_FILE), STATE_FORMAT)?;
+    let saved: Experiment =
+        crate::config::parse(state.meta("config")?, "the checkpoint's config", &[])?;
+    let now: Experiment = crate::config::parse(config, "the config", &[])?;
+    let comparable = |e: &Experiment| {
+        let mut e = e.clone();
+        e.train.epochs = 0;
+        e.train.save_every = 0;
+        e
+    };
+    if comparable(&saved) != comparable(&now) {
+        return Err(config_err!(
+            "--resume: the config differs from the one {} was trained with (only train.epochs and \
+             train.save_every may change); see {}",
+            out.display(),
+            out.join("config.toml").display()
+        ));
+    }
+    trainer
+        .model
+        .load(|n| model.tensor(n))
+        .map_err(|e| model.error(e))?;
+    let steps = |k: &str| state.meta_parse::<u64>(&format!("steps.{k}"));
+    let (sa, sl, sd) = (steps("ae")?, steps("lie")?, steps("disc")?);
+    trainer
+        .opt_ae
+        .load("adam.ae", sa, |n| state.tensor(n))
+        .map_err(|e| state.error(e))?;
+    trainer
+        .opt_lie
+        .load("adam.lie", sl, |n| state.tensor(n))
+        .map_err(|e| state.error(e))?;
+    trainer
+        .opt_disc
+        .load("adam.disc", sd, |n| state.tensor(n))
+        .map_err(|e| state.error(e))?;
+    let sums: Vec<f64> = state
+        .meta("sums")?
+        .split(',')
+        .map(|v| {
+            v.parse()
+                .map_err(|_| state.error(format!("metadata `sums` has {v:?}")))
+        })
+        .collect::<Result<_>>()?;
+    let pos = Position {
+        epoch: state.meta_parse("epoch")?,
+        batch: state.meta_parse("batch")?,
+        lie_word_pos: state.meta_parse("lie_word_pos")?,
+        sums: sums
+            .try_into()
+            .map_err(|_| state.error("metadata `sums` needs 5 values".into()))?,
+        batches: state.meta_parse("batches")?,
+        seconds: state.meta_parse("seconds")?,
+    };
+    let rows = report::read_metrics(&out.join("metrics.csv"), pos.epoch)?;
+    Ok((pos, rows))
+}

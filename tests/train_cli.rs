@@ -1,0 +1,128 @@
+//! `laligan train` as a user runs it, on a tiny pendulum config: the run folder, determinism, exact
+//! resume and clean refusals.
+
+mod common;
+use common::{laligan, refused};
+use std::path::Path;
+
+const CONFIG: &str = r#"
+seed = 7
+[data]
+recipe = "pendulum"
+recipe_set = ["pendulum.n_train=4", "pendulum.n_val=2", "pendulum.n_test=1", "pendulum.steps=40"]
+tail = 1
+[autoencoder]
+hidden = 16
+layers = 2
+[discriminator]
+hidden = 16
+layers = 2
+[lie]
+threshold_every = 1
+threshold = 0.05
+[train]
+epochs = 2
+batch_size = 32
+save_every = 1
+eval_windows = 64
+eval_points = 20
+"#;
+
+fn train(dir: &Path, out: &str, extra: &[&str]) -> common::Run {
+    let mut args = vec!["train", "--config", "cfg.toml", "--out", out];
+    args.extend(extra);
+    laligan(dir, &args)
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    let mut s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let o = s.as_object_mut().unwrap();
+    o.remove("seconds");
+    o.remove("seconds_per_epoch");
+    s
+}
+
+#[test]
+fn run_folder_determinism_resume_and_refusals() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(p.join("cfg.toml"), CONFIG).unwrap();
+
+    // A full run leaves every file.
+    let r = train(p, "a", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let a = p.join("a");
+    for f in [
+        "config.toml",
+        "model.safetensors",
+        "training_state.safetensors",
+        "metrics.csv",
+        "summary.json",
+        "train.log",
+        "losses.png",
+        "generators.png",
+        "latent.png",
+    ] {
+        assert!(a.join(f).is_file(), "missing {f}");
+    }
+    let s = summary(&a);
+    for k in [
+        "generators",
+        "imag_ratio",
+        "skew_ratio",
+        "orbit_cv",
+        "recon_mse",
+        "disc_acc",
+        "epochs",
+    ] {
+        assert!(s.get(k).is_some(), "summary lacks {k}");
+    }
+    assert_eq!(s["epochs"], 2);
+    let g: Vec<Vec<Vec<f64>>> = serde_json::from_value(s["generators"].clone()).unwrap();
+    assert_eq!((g.len(), g[0].len(), g[0][0].len()), (1, 2, 2));
+    let csv = std::fs::read_to_string(a.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.starts_with("epoch,recon,gan,reg,chreg,disc,val_recon_mse,disc_acc,imag_ratio"));
+
+    // Same config and seed: the same numbers and the same weights.
+    let r = train(p, "b", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(summary(&a), summary(&p.join("b")));
+    let model = |dir: &str| std::fs::read(p.join(dir).join("model.safetensors")).unwrap();
+    assert_eq!(model("a"), model("b"));
+    // Another seed: other weights.
+    let r = train(p, "c", &["--set", "seed=8"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_ne!(model("a"), model("c"));
+
+    // One epoch, then --resume to two: bit-identical to the uninterrupted run.
+    let r = train(p, "r", &["--set", "train.epochs=1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = train(p, "r", &["--resume"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(model("a"), model("r"));
+    assert_eq!(summary(&a), summary(&p.join("r")));
+
+    // Refusals: an existing run without --resume (its checkpoint stays), nothing to resume, a changed
+    // config on resume, a misspelled key.
+    let before = model("a");
+    refused(
+        &train(p, "a", &[]),
+        &["already holds a training run", "--resume"],
+    );
+    assert_eq!(model("a"), before);
+    refused(&train(p, "empty", &["--resume"]), &["no model.safetensors"]);
+    refused(
+        &train(p, "a", &["--resume", "--set", "train.w_gan=0.5"]),
+        &["differs from the one"],
+    );
+    refused(
+        &train(p, "x", &["--set", "train.batchsize=4"]),
+        &["train.batchsize", "batch_size"],
+    );
+    refused(
+        &train(p, "x", &["--set", "data.n_train=99"]),
+        &["data.n_train = 99", "4 trajectories"],
+    );
+}
