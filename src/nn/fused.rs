@@ -41,10 +41,11 @@ fn gemm<T: Float>(
     k: usize,
     a: (&[T], usize, usize),
     b: (&[T], usize, usize),
+    parallel: bool,
 ) {
     assert!(dst.len() >= m * n);
     let threads = candle_core::utils::get_num_threads();
-    let par = if m * n * k > 64 * 64 * 64 && threads > 1 {
+    let par = if parallel && m * n * k > 64 * 64 * 64 && threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
@@ -137,7 +138,7 @@ impl LinearOp {
             );
         }
         let mut y = vec![T::zero(); rows * out];
-        gemm(&mut y, rows, out, inp, (x, inp, 1), (w, 1, inp));
+        gemm(&mut y, rows, out, inp, (x, inp, 1), (w, 1, inp), true);
         if b.is_some() || self.act != Act::Identity {
             for row in y.chunks_exact_mut(out) {
                 match b {
@@ -167,14 +168,23 @@ impl LinearOp {
             with_data::<T, _>(g, |g| Ok(pre_grad(self.act, y, g)))
         })?;
         let mut dx = vec![T::zero(); rows * inp];
-        with_data::<T, _>(w, |w| {
-            gemm(&mut dx, rows, inp, out, (&gp, out, 1), (w, inp, 1));
-            Ok(())
-        })?;
         let mut dw = vec![T::zero(); out * inp];
-        with_data::<T, _>(x, |x| {
-            gemm(&mut dw, out, inp, rows, (&gp, 1, out), (x, inp, 1));
-            Ok(())
+        with_data::<T, _>(w, |w| {
+            with_data::<T, _>(x, |x| {
+                // dx = g'W and dW = g'ᵀx are independent: with two or more threads each runs
+                // single-threaded beside the other, which scales better than splitting each GEMM.
+                let dx_job =
+                    |dx: &mut [T], par| gemm(dx, rows, inp, out, (&gp, out, 1), (w, inp, 1), par);
+                let dw_job =
+                    |dw: &mut [T], par| gemm(dw, out, inp, rows, (&gp, 1, out), (x, inp, 1), par);
+                if candle_core::utils::get_num_threads() > 1 && rows * inp * out > 64 * 64 * 64 {
+                    rayon::join(|| dx_job(&mut dx, false), || dw_job(&mut dw, false));
+                } else {
+                    dx_job(&mut dx, true);
+                    dw_job(&mut dw, true);
+                }
+                Ok(())
+            })
         })?;
         let db = column_sums(&gp, out);
         Ok((
@@ -185,11 +195,18 @@ impl LinearOp {
     }
 }
 
-macro_rules! dispatch {
-    ($dtype:expr, $f:ident ( $($a:expr),* )) => {
+/// Evaluates `$body` with `$T` the element type (f32 or f64) of `$dtype`.
+macro_rules! float_dispatch {
+    ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
-            DType::F32 => $f::<f32>($($a),*),
-            DType::F64 => $f::<f64>($($a),*),
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F64 => {
+                type $T = f64;
+                $body
+            }
             d => candle_core::bail!("fused ops support f32 and f64, found {d:?}"),
         }
     };
@@ -208,24 +225,13 @@ impl CustomOp3 for LinearOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        fn run<T: Float>(
-            op: &LinearOp,
-            s1: &CpuStorage,
-            l1: &Layout,
-            s2: &CpuStorage,
-            l2: &Layout,
-            s3: &CpuStorage,
-            l3: &Layout,
-        ) -> Result<(CpuStorage, Shape)> {
-            op.forward(
-                data::<T>(s1, l1, "linear input")?,
-                l1,
-                data::<T>(s2, l2, "linear weight")?,
-                l2,
-                Some(data::<T>(s3, l3, "linear bias")?),
-            )
-        }
-        dispatch!(s1.dtype(), run(self, s1, l1, s2, l2, s3, l3))
+        float_dispatch!(s1.dtype(), T => self.forward(
+            data::<T>(s1, l1, "linear input")?,
+            l1,
+            data::<T>(s2, l2, "linear weight")?,
+            l2,
+            Some(data::<T>(s3, l3, "linear bias")?),
+        ))
     }
     fn bwd(
         &self,
@@ -235,16 +241,7 @@ impl CustomOp3 for LinearOp {
         y: &Tensor,
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        fn run<T: Float>(
-            op: &LinearOp,
-            x: &Tensor,
-            w: &Tensor,
-            y: &Tensor,
-            g: &Tensor,
-        ) -> Result<(Tensor, Tensor, Tensor)> {
-            op.backward::<T>(x, w, y, g)
-        }
-        let (dx, dw, db) = dispatch!(x.dtype(), run(self, x, w, y, g))?;
+        let (dx, dw, db) = float_dispatch!(x.dtype(), T => self.backward::<T>(x, w, y, g))?;
         Ok((Some(dx), Some(dw), Some(db)))
     }
 }
@@ -260,22 +257,13 @@ impl CustomOp2 for LinearOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        fn run<T: Float>(
-            op: &LinearOp,
-            s1: &CpuStorage,
-            l1: &Layout,
-            s2: &CpuStorage,
-            l2: &Layout,
-        ) -> Result<(CpuStorage, Shape)> {
-            op.forward(
-                data::<T>(s1, l1, "linear input")?,
-                l1,
-                data::<T>(s2, l2, "linear weight")?,
-                l2,
-                None,
-            )
-        }
-        dispatch!(s1.dtype(), run(self, s1, l1, s2, l2))
+        float_dispatch!(s1.dtype(), T => self.forward(
+            data::<T>(s1, l1, "linear input")?,
+            l1,
+            data::<T>(s2, l2, "linear weight")?,
+            l2,
+            None,
+        ))
     }
     fn bwd(
         &self,
@@ -284,16 +272,7 @@ impl CustomOp2 for LinearOp {
         y: &Tensor,
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        fn run<T: Float>(
-            op: &LinearOp,
-            x: &Tensor,
-            w: &Tensor,
-            y: &Tensor,
-            g: &Tensor,
-        ) -> Result<(Tensor, Tensor, Tensor)> {
-            op.backward::<T>(x, w, y, g)
-        }
-        let (dx, dw, _) = dispatch!(x.dtype(), run(self, x, w, y, g))?;
+        let (dx, dw, _) = float_dispatch!(x.dtype(), T => self.backward::<T>(x, w, y, g))?;
         Ok((Some(dx), Some(dw)))
     }
 }
@@ -311,7 +290,7 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>, act: Act) -> Result<Te
 
 /// Column means and biased variances of `x` `[rows, n]` (f64), without a gradient.
 pub fn column_stats(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
-    fn run<T: Float>(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
+    fn stats<T: Float>(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
         let n = x.dim(1)?;
         with_data::<T, _>(x, |d| {
             let rows = (d.len() / n).max(1) as f64;
@@ -330,7 +309,7 @@ pub fn column_stats(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
             Ok((mean, var))
         })
     }
-    dispatch!(x.dtype(), run(x))
+    float_dispatch!(x.dtype(), T => stats::<T>(x))
 }
 
 /// Train-mode batch norm with the batch statistics `mean`, `inv` = 1/√(var + eps), then act.
@@ -427,23 +406,12 @@ impl CustomOp3 for BatchNormOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        fn run<T: Float>(
-            op: &BatchNormOp,
-            s1: &CpuStorage,
-            l1: &Layout,
-            s2: &CpuStorage,
-            l2: &Layout,
-            s3: &CpuStorage,
-            l3: &Layout,
-        ) -> Result<(CpuStorage, Shape)> {
-            op.forward(
-                data::<T>(s1, l1, "batch-norm input")?,
-                l1,
-                data::<T>(s2, l2, "batch-norm weight")?,
-                data::<T>(s3, l3, "batch-norm bias")?,
-            )
-        }
-        dispatch!(s1.dtype(), run(self, s1, l1, s2, l2, s3, l3))
+        float_dispatch!(s1.dtype(), T => self.forward(
+            data::<T>(s1, l1, "batch-norm input")?,
+            l1,
+            data::<T>(s2, l2, "batch-norm weight")?,
+            data::<T>(s3, l3, "batch-norm bias")?,
+        ))
     }
     fn bwd(
         &self,
@@ -453,16 +421,7 @@ impl CustomOp3 for BatchNormOp {
         y: &Tensor,
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        fn run<T: Float>(
-            op: &BatchNormOp,
-            x: &Tensor,
-            w: &Tensor,
-            y: &Tensor,
-            g: &Tensor,
-        ) -> Result<(Tensor, Tensor, Tensor)> {
-            op.backward::<T>(x, w, y, g)
-        }
-        let (dx, dw, db) = dispatch!(x.dtype(), run(self, x, w, y, g))?;
+        let (dx, dw, db) = float_dispatch!(x.dtype(), T => self.backward::<T>(x, w, y, g))?;
         Ok((Some(dx), Some(dw), Some(db)))
     }
 }
