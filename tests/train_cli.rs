@@ -104,6 +104,39 @@ fn run_folder_determinism_resume_and_refusals() {
     assert_eq!(model("a"), model("r"));
     assert_eq!(summary(&a), summary(&p.join("r")));
 
+    // Latent-mode discovery on the trained model: states z0, z1, the learned generator as constraint
+    // (fewer free coefficients than the plain fit).
+    let r = laligan(
+        p,
+        &[
+            "discover",
+            "--model",
+            "a",
+            "--out",
+            "eq",
+            "--set",
+            "sindy.library=\"1 + poly(2)\"",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let e: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("eq/equations.json")).unwrap())
+            .unwrap();
+    assert_eq!(e["state_names"], serde_json::json!(["z0", "z1"]));
+    let free = e["free_coefficients"].as_u64().unwrap();
+    let plain = e["plain"]["free_coefficients"].as_u64().unwrap();
+    assert!(free < plain, "{free} vs {plain}");
+    assert_eq!(plain, 12);
+    let text = std::fs::read_to_string(p.join("eq/equations.txt")).unwrap();
+    assert!(
+        text.contains("equivariant") && text.contains("plain"),
+        "{text}"
+    );
+    refused(
+        &laligan(p, &["discover", "--model", "empty", "--out", "eq2"]),
+        &["config.toml"],
+    );
+
     // Refusals: an existing run without --resume (its checkpoint stays), nothing to resume, a changed
     // config on resume, a misspelled key.
     let before = model("a");

@@ -78,8 +78,10 @@ pub struct SindyConfig {
     pub constraint: String,
     /// Penalty weight of a soft equivariance constraint; 0 = exact.
     pub soft_weight: f64,
-    /// State names (default x0, x1, …, or the dataset's).
+    /// State names (default x0, x1, … in raw mode, z0, z1, … in latent mode).
     pub state_names: Vec<String>,
+    /// Every k-th step of each trajectory is used for the fit and the validation scores.
+    pub stride: usize,
     /// STLSQ ridge α.
     pub alpha: f64,
     /// STLSQ maximum passes.
@@ -104,6 +106,7 @@ impl Default for SindyConfig {
             constraint: String::new(),
             soft_weight: 0.0,
             state_names: Vec::new(),
+            stride: 1,
             alpha: 0.0,
             max_iter: 20,
             normalize_columns: false,

@@ -6,7 +6,7 @@
 
 use super::batch_norm::BatchNorm;
 use super::linear::Linear;
-use super::mlp::{forward_all, hidden_layers, Activation, Layer, MlpSpec};
+use super::mlp::{forward_all, forward_jvp_all, hidden_layers, Activation, Layer, MlpSpec};
 use super::orthogonal::Orthogonal;
 use super::params::Scope;
 use candle_core::{Result, Tensor};
@@ -65,6 +65,9 @@ pub trait Autoencoder: Send + Sync {
     fn decode(&self, z: &Tensor, train: bool) -> Result<Tensor>;
     /// Latent dimension per observation.
     fn latent_dim(&self) -> usize;
+    /// Eval-mode φ(x) and its directional derivative J_φ(x)·v along `v` (same shape as `x`), by
+    /// forward mode (exact): the latent time derivative ż = J_φ(x)·ẋ.
+    fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)>;
 }
 
 /// Builds the autoencoder of `cfg` for observations of shape `obs` in scope `s`.
@@ -101,6 +104,9 @@ impl Autoencoder for Identity {
     }
     fn latent_dim(&self) -> usize {
         self.obs.iter().product()
+    }
+    fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok((flatten_obs(x)?, flatten_obs(v)?))
     }
 }
 
@@ -195,6 +201,22 @@ impl Autoencoder for MlpAutoencoder {
     fn latent_dim(&self) -> usize {
         self.latent
     }
+    fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (h, dh) = forward_jvp_all(&self.encoder, &flatten_obs(x)?, &flatten_obs(v)?)?;
+        let w = match &self.head {
+            Head::Orthogonal(o) => o.weight()?,
+            Head::Linear(l) => l.weight.as_tensor().clone(),
+        };
+        let z = match &self.head {
+            Head::Orthogonal(o) => o.forward(&h)?,
+            Head::Linear(l) => l.forward(&h)?,
+        };
+        let dz = super::linear::linear(&dh, &w, None)?;
+        match &self.latent_norm {
+            Some(bn) => Ok((bn.forward(&z, false)?, dz.broadcast_mul(&bn.eval_scale()?)?)),
+            None => Ok((z, dz)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -241,6 +263,64 @@ mod tests {
         let z = ae.encode(&x, false).unwrap();
         assert_eq!(z.dims(), &[7, 2]);
         assert!(p.buffers().contains_key("ae.encoder.norm.running_mean"));
+    }
+
+    #[test]
+    fn encoder_jvp_matches_finite_differences_in_eval_mode() {
+        for act in [Activation::Relu, Activation::Tanh, Activation::LeakyRelu] {
+            let cfg = AutoencoderConfig {
+                latent: 2,
+                hidden: 7,
+                layers: 3,
+                activation: act,
+                ..Default::default()
+            };
+            let mut p = Params::new(DType::F64, &Device::Cpu);
+            let mut rng = crate::rng::stream(4, "t");
+            let ae = build(&cfg, &[3], &mut p.scope("ae", &mut rng)).unwrap();
+            // Non-trivial running statistics and affine parameters.
+            for (name, v) in p.buffers().iter().chain(p.vars()) {
+                if name.contains("norm") {
+                    let r = randn_like(v.dims(), 0.5, name.len() as u64).unwrap();
+                    let base = if name.ends_with("running_var") || name.ends_with("weight") {
+                        1.0
+                    } else {
+                        0.0
+                    };
+                    v.set(&r.affine(1.0, base).unwrap()).unwrap();
+                }
+            }
+            let x = randn_like(&[5, 3], 1.0, 8).unwrap();
+            let v = randn_like(&[5, 3], 1.0, 9).unwrap();
+            let (z, dz) = ae.encode_jvp(&x, &v).unwrap();
+            let z0 = ae.encode(&x, false).unwrap();
+            let same = (z - &z0)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap();
+            assert!(same < 1e-14, "{act:?} value {same:e}");
+            let h = 1e-6;
+            let zp = ae
+                .encode(&(&x + (&v * h).unwrap()).unwrap(), false)
+                .unwrap();
+            let zm = ae
+                .encode(&(&x - (&v * h).unwrap()).unwrap(), false)
+                .unwrap();
+            let fd = ((zp - zm).unwrap() / (2.0 * h)).unwrap();
+            let err = (fd - dz)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap();
+            assert!(err < 1e-7, "{act:?} jvp {err:e}");
+        }
     }
 
     #[test]

@@ -29,6 +29,13 @@ impl BatchNorm {
         })
     }
 
+    /// The eval-mode per-feature scale weight/√(running_var + eps): the derivative of the eval-mode map.
+    pub fn eval_scale(&self) -> Result<Tensor> {
+        self.weight
+            .as_tensor()
+            .div(&(self.running_var.as_tensor() + self.eps)?.sqrt()?)
+    }
+
     /// Normalizes `x` (`[.., n]`); in train mode also updates the running statistics.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         self.forward_act(x, train, Act::Identity)

@@ -29,6 +29,15 @@ impl Activation {
             Activation::Tanh => x.tanh(),
         }
     }
+
+    /// The derivative at pre-activation `x`, given the output `y = apply(x)`.
+    pub fn derivative(self, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        match self {
+            Activation::Relu => x.gt(0.0)?.to_dtype(x.dtype()),
+            Activation::LeakyRelu => x.gt(0.0)?.to_dtype(x.dtype())?.affine(0.99, 0.01),
+            Activation::Tanh => y.sqr()?.affine(-1.0, 1.0),
+        }
+    }
 }
 
 /// One layer of the stack.
@@ -54,6 +63,28 @@ impl Layer {
         match rest {
             Some(a) => a.apply(&y),
             None => Ok(y),
+        }
+    }
+}
+
+impl Layer {
+    /// Eval-mode output and its directional derivative along the tangent `t` (forward mode, exact):
+    /// returns (y, J·t) for input `x` `[rows, in]` and `t` of the same shape.
+    pub fn forward_jvp(&self, x: &Tensor, t: &Tensor) -> Result<(Tensor, Tensor)> {
+        let mut pre = self.linear.forward(x)?;
+        let mut tp = super::linear::linear(t, self.linear.weight.as_tensor(), None)?;
+        if let Some(bn) = &self.norm {
+            let scale = bn.eval_scale()?;
+            pre = bn.forward(&pre, false)?;
+            tp = tp.broadcast_mul(&scale)?;
+        }
+        match self.activation {
+            Some(a) => {
+                let y = a.apply(&pre)?;
+                let dt = tp.mul(&a.derivative(&pre, &y)?)?;
+                Ok((y, dt))
+            }
+            None => Ok((pre, tp)),
         }
     }
 }
@@ -88,6 +119,15 @@ pub fn hidden_layers(s: &mut Scope, spec: MlpSpec) -> Result<Vec<Layer>> {
             })
         })
         .collect()
+}
+
+/// Eval-mode outputs and directional derivatives of `layers` in order.
+pub fn forward_jvp_all(layers: &[Layer], x: &Tensor, t: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (mut y, mut dy) = (x.clone(), t.clone());
+    for l in layers {
+        (y, dy) = l.forward_jvp(&y, &dy)?;
+    }
+    Ok((y, dy))
 }
 
 /// Applies `layers` in order.

@@ -36,6 +36,7 @@
 pub mod adam_l1;
 pub mod constraint;
 pub mod discover;
+pub mod latent;
 pub mod library;
 pub mod model;
 pub mod stlsq;

@@ -98,6 +98,25 @@ impl LaLiGan {
         Ok(())
     }
 
+    /// The trained model of run folder `dir` (its `model.safetensors`) for the experiment `exp` (its
+    /// `config.toml`, possibly with overrides outside the model's own sections) and observations `obs`.
+    pub fn load_dir(dir: &std::path::Path, exp: &Experiment, obs: &[usize]) -> crate::Result<Self> {
+        use crate::checkpoint::{Checkpoint, MODEL_FORMAT};
+        let path = dir.join(crate::train::run::MODEL_FILE);
+        if !path.exists() {
+            return Err(config_err!(
+                "{}: no trained model (expected {} from `laligan train --out {}`)",
+                dir.display(),
+                path.display(),
+                dir.display()
+            ));
+        }
+        let ck = Checkpoint::open(&path, MODEL_FORMAT)?;
+        let model = Self::new(exp, obs, DType::F32, &Device::Cpu)?;
+        model.load(|n| ck.tensor(n)).map_err(|e| ck.error(e))?;
+        Ok(model)
+    }
+
     /// Encodes windows `[batch, window, obs..]` element-wise to `[batch, window, latent]`.
     pub fn encode_windows(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
         let (b, w) = (x.dim(0)?, x.dim(1)?);

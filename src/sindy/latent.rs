@@ -1,0 +1,52 @@
+//! Latent mode of `laligan discover`: the states are the trained encoder's latents z = φ(x) and the
+//! targets their exact time derivatives ż = J_φ(x)·ẋ (forward mode through the encoder, eval mode); the
+//! symmetry constraint uses the generators the model learned.
+
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::train::LaLiGan;
+use candle_core::{DType, Device, Tensor};
+
+/// Observations per forward pass.
+const CHUNK: usize = 4096;
+
+/// Latent states and derivatives of a split, first `n_traj` trajectories (0 = all), every `stride`-th
+/// step, as row-major f64 `[n, k]`; returns (z, ż, k).
+pub fn rows(
+    model: &LaLiGan,
+    ds: &Dataset,
+    split: &str,
+    n_traj: usize,
+    stride: usize,
+) -> Result<(Vec<f64>, Vec<f64>, usize)> {
+    let (x, dx, d) = super::discover::rows(ds, split, n_traj, stride)?;
+    let k = model.ae.latent_dim();
+    let (mut z, mut dz) = (
+        Vec::with_capacity(x.len() / d * k),
+        Vec::with_capacity(x.len() / d * k),
+    );
+    let dtype = model.ae_params.dtype();
+    for (xc, vc) in x.chunks(CHUNK * d).zip(dx.chunks(CHUNK * d)) {
+        let mut shape = vec![xc.len() / d];
+        shape.extend(&model.obs);
+        let t = |v: &[f64]| Tensor::from_slice(v, shape.as_slice(), &Device::Cpu)?.to_dtype(dtype);
+        let (zc, dzc) = model.ae.encode_jvp(&t(xc)?, &t(vc)?)?;
+        z.extend(zc.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?);
+        dz.extend(dzc.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?);
+    }
+    Ok((z, dz, k))
+}
+
+/// The model's generators acting on one time step's latent: every channel of the first block when its
+/// first copy covers the whole per-step latent (dim = latent), else none.
+pub fn generators(model: &LaLiGan) -> Result<Vec<Vec<Vec<f64>>>> {
+    let k = model.ae.latent_dim();
+    let blocks = crate::train::eval::block_generators(model)?;
+    Ok(match blocks.first() {
+        Some((d, gens)) if *d == k => gens
+            .iter()
+            .map(|g| g.chunks(k).map(<[f64]>::to_vec).collect())
+            .collect(),
+        _ => Vec::new(),
+    })
+}
