@@ -55,6 +55,15 @@ fn compare(
     Ok(worst)
 }
 
+/// The largest |a − b| over all elements (f64).
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+    (a.to_dtype(DType::F64).unwrap() - b.to_dtype(DType::F64).unwrap())
+        .and_then(|d| d.abs())
+        .and_then(|d| d.max_all())
+        .and_then(|d| d.to_scalar::<f64>())
+        .expect("same shapes")
+}
+
 /// A deterministic f64 tensor with entries in [−scale, scale) from `seed`.
 pub fn randn_like(shape: &[usize], scale: f64, seed: u64) -> Result<Tensor> {
     let mut s = crate::rng::stream(seed, "testing");

@@ -313,14 +313,7 @@ mod tests {
             Tensor::from_slice(&v[k * d * d..(k + 1) * d * d], (d, d), &Device::Cpu).unwrap()
         };
         let comm = (m(0).matmul(&m(1)).unwrap() - m(1).matmul(&m(0)).unwrap()).unwrap();
-        let diff = (comm + m(2))
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap();
+        let diff = crate::testing::max_abs_diff(&comm, &m(2).neg().unwrap());
         assert_eq!((c, diff), (3, 0.0));
         for b in [Basis::So2, Basis::So3, Basis::So3In4, Basis::So4] {
             let (c, d, v) = fixed_basis(b).unwrap();

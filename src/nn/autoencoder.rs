@@ -223,7 +223,7 @@ impl Autoencoder for MlpAutoencoder {
 mod tests {
     use super::*;
     use crate::nn::params::Params;
-    use crate::testing::{grad_check, grad_check_var, randn_like};
+    use crate::testing::{grad_check, grad_check_var, max_abs_diff, randn_like};
     use candle_core::{DType, Device};
 
     fn small(kind: Kind) -> (Params, Box<dyn Autoencoder>) {
@@ -294,14 +294,7 @@ mod tests {
             let v = randn_like(&[5, 3], 1.0, 9).unwrap();
             let (z, dz) = ae.encode_jvp(&x, &v).unwrap();
             let z0 = ae.encode(&x, false).unwrap();
-            let same = (z - &z0)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f64>()
-                .unwrap();
+            let same = max_abs_diff(&z, &z0);
             assert!(same < 1e-14, "{act:?} value {same:e}");
             let h = 1e-6;
             let zp = ae
@@ -311,14 +304,7 @@ mod tests {
                 .encode(&(&x - (&v * h).unwrap()).unwrap(), false)
                 .unwrap();
             let fd = ((zp - zm).unwrap() / (2.0 * h)).unwrap();
-            let err = (fd - dz)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f64>()
-                .unwrap();
+            let err = max_abs_diff(&fd, &dz);
             assert!(err < 1e-7, "{act:?} jvp {err:e}");
         }
     }

@@ -495,14 +495,7 @@ mod tests {
             .relu()
             .unwrap();
         let got = linear(&x, &w, Some(&b), Act::Relu).unwrap();
-        let d = (want - got)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap();
+        let d = crate::testing::max_abs_diff(&want, &got);
         assert!(d < 1e-14, "{d}");
     }
 
