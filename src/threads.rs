@@ -4,10 +4,6 @@
 /// Runs `f` on a worker of the global rayon pool: the calling thread waits without competing for a core,
 /// and parallel GEMMs inside `f` share the pool with the thread that runs `f`.
 pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    rayon::scope(|_| ()); // initialise the global pool
-    rayon::in_place_scope(|_| ());
-    let pool_threads = rayon::current_num_threads();
-    tracing::debug!("rayon pool with {pool_threads} threads");
     let mut out = None;
     rayon::scope(|s| s.spawn(|_| out = Some(f())));
     out.expect("the spawned job ran")

@@ -5,7 +5,6 @@ use super::eval::{block_generators, Scores};
 use super::model::LaLiGan;
 use super::step::Terms;
 use crate::config::experiment::Experiment;
-use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::plot::{Colormap, Figure, PALETTE};
@@ -251,7 +250,6 @@ pub fn plots(
     out: &Path,
     rows: &[Row],
     s: &Scores,
-    _val: &Split,
 ) -> Result<()> {
     // Loss curves and scores per epoch.
     let mut fig = Figure::new(1, 2).title("training").panel_size(520, 360);

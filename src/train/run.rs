@@ -228,13 +228,13 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
             save(&trainer, out, exp, &config_text, &pos)?;
         }
         if last {
-            return finish(&trainer.model, exp, out, &rows, &scores, &val)
+            return finish(&trainer.model, exp, out, &rows, &scores)
                 .map(|s| Outcome::Finished(Box::new(s)));
         }
     }
     // Resumed a finished run: report it again.
     let scores = eval::evaluate(&trainer.model, exp, &val)?;
-    finish(&trainer.model, exp, out, &rows, &scores, &val).map(|s| Outcome::Finished(Box::new(s)))
+    finish(&trainer.model, exp, out, &rows, &scores).map(|s| Outcome::Finished(Box::new(s)))
 }
 
 fn finish(
@@ -243,11 +243,10 @@ fn finish(
     out: &Path,
     rows: &[Row],
     scores: &Scores,
-    val: &Split,
 ) -> Result<report::Summary> {
     let summary = report::Summary::new(exp, rows, scores);
     report::write_summary(&out.join("summary.json"), &summary)?;
-    report::plots(model, exp, out, rows, scores, val)?;
+    report::plots(model, exp, out, rows, scores)?;
     Ok(summary)
 }
 
