@@ -105,16 +105,7 @@ pub fn evaluate(model: &LaLiGan, exp: &Experiment, val: &Split) -> Result<Scores
             .sample(b, exp.lie.sampling, exp.lie.sigma, &mut r, dtype, &dev)?;
         let gz = transform(model, &exp.lie, &z, &w)?;
         let zf = z.reshape((b, win * k))?;
-        let (real, fake) = match model.disc_input {
-            crate::nn::discriminator::Input::Latent => (zf, gz),
-            crate::nn::discriminator::Input::LatentAndDecoded => {
-                let gx = model.ae.decode(&gz.reshape((b * win, k))?, false)?;
-                (
-                    Tensor::cat(&[&zf, &xhat.reshape((b, ()))?], 1)?,
-                    Tensor::cat(&[&gz, &gx.reshape((b, ()))?], 1)?,
-                )
-            }
-        };
+        let (real, fake) = model.disc_inputs(&zf, &gz, &xhat, false)?;
         let lr: Vec<f64> = model.disc.forward(&real)?.to_dtype(DType::F64)?.to_vec1()?;
         let lf: Vec<f64> = model.disc.forward(&fake)?.to_dtype(DType::F64)?.to_vec1()?;
         correct +=

@@ -117,6 +117,30 @@ impl LaLiGan {
         Ok(model)
     }
 
+    /// The discriminator's real and fake inputs for latent windows `zf` and transformed ones `gz`
+    /// (`[b, window·k]`), given the reconstructions `xhat` (`[b·window, obs..]`): the latents alone, or
+    /// with their decoded observations appended when the discriminator sees those.
+    pub fn disc_inputs(
+        &self,
+        zf: &Tensor,
+        gz: &Tensor,
+        xhat: &Tensor,
+        train: bool,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        match self.disc_input {
+            Input::Latent => Ok((zf.clone(), gz.clone())),
+            Input::LatentAndDecoded => {
+                let b = zf.dim(0)?;
+                let k = self.ae.latent_dim();
+                let gx = self.ae.decode(&gz.reshape(((), k))?, train)?;
+                Ok((
+                    Tensor::cat(&[zf, &xhat.reshape((b, ()))?], 1)?,
+                    Tensor::cat(&[gz, &gx.reshape((b, ()))?], 1)?,
+                ))
+            }
+        }
+    }
+
     /// Encodes windows `[batch, window, obs..]` element-wise to `[batch, window, latent]`.
     pub fn encode_windows(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
         let (b, w) = (x.dim(0)?, x.dim(1)?);

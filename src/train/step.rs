@@ -3,7 +3,6 @@
 use super::model::LaLiGan;
 use super::{Regularizer, TrainConfig};
 use crate::lie::LieConfig;
-use crate::nn::discriminator::Input;
 use crate::nn::loss::{bce_with_logits, mse};
 use crate::nn::{Adam, Params};
 use candle_core::{DType, Result, Tensor, D};
@@ -113,19 +112,7 @@ pub fn loss(
 
     let gz = super::eval::transform(model, lie, &z, w)?;
     let zf = z.reshape((b, win * k))?;
-    let features = |lat: &Tensor, dec: Option<&Tensor>| -> Result<Tensor> {
-        match (model.disc_input, dec) {
-            (Input::LatentAndDecoded, Some(d)) => Tensor::cat(&[lat, &d.reshape((b, ()))?], 1),
-            _ => Ok(lat.clone()),
-        }
-    };
-    let (real, fake) = match model.disc_input {
-        Input::Latent => (zf.clone(), gz.clone()),
-        Input::LatentAndDecoded => {
-            let gxhat = model.ae.decode(&gz.reshape((b * win, k))?, true)?;
-            (features(&zf, Some(&xhat))?, features(&gz, Some(&gxhat))?)
-        }
-    };
+    let (real, fake) = model.disc_inputs(&zf, &gz, &xhat, true)?;
     // One discriminator pass over [g·z (with gradient), z, g·z (both detached)].
     let logits = model
         .disc
