@@ -79,6 +79,19 @@ fn bad_generate_input_is_refused_cleanly() {
         ]),
         &["pendulum.n_trian", "did you mean `pendulum.n_train`"],
     );
+    // an energy filter no initial condition can pass is refused, not looped on forever
+    refused(
+        &gen(&[
+            "pendulum",
+            "--out",
+            "x.safetensors",
+            "--set",
+            "pendulum.theta_max=0.05",
+            "--set",
+            "pendulum.omega_max=0.05",
+        ]),
+        &["energy_max = 0.99", "raise energy_max"],
+    );
     refused(
         &gen(&[
             "pendulum",

@@ -159,3 +159,87 @@ fn run_folder_determinism_resume_and_refusals() {
         &["data.n_train = 99", "4 trajectories"],
     );
 }
+
+#[test]
+fn run_pipeline_writes_a_report_and_forecast_handles_missing_equations() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(
+        p.join("cfg.toml"),
+        format!("{CONFIG}[sindy]\nlibrary = \"1 + poly(2)\"\n[forecast]\nhorizon = 30\n"),
+    )
+    .unwrap();
+    let r = laligan(p, &["run", "--config", "cfg.toml", "--out", "job"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("report:"), "{}", r.stdout);
+    let job = p.join("job");
+    let report = std::fs::read_to_string(job.join("report.md")).unwrap();
+    // every embedded plot exists
+    let imgs: Vec<&str> = report
+        .split("](")
+        .skip(1)
+        .map(|s| s.split(')').next().unwrap())
+        .collect();
+    assert!(imgs.len() >= 5, "{report}");
+    for i in &imgs {
+        assert!(job.join(i).is_file(), "missing {i}");
+    }
+    assert!(report.contains("Best forecast"), "{report}");
+    let f: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(job.join("forecast/forecast.json")).unwrap())
+            .unwrap();
+    assert_eq!(f["horizon"], 30);
+    assert!((f["dt"].as_f64().unwrap() - 0.02).abs() < 1e-12);
+    for m in [
+        "laligan-sindy",
+        "laligan-sindy-plain",
+        "raw-sindy",
+        "group-flow",
+        "dmd",
+        "persistence",
+        "reconstruction",
+    ] {
+        let c = f["methods"][m]["curve"].as_array();
+        assert_eq!(c.map(Vec::len), Some(31), "{m}: {}", f["methods"]);
+    }
+    assert!(f["skipped"]["sindy-ae"].is_string());
+    // persistence scores 0 at step 0 and its first integral never drifts
+    assert_eq!(f["methods"]["persistence"]["curve"][0], 0.0);
+    assert_eq!(f["methods"]["persistence"]["invariant_drift"], 0.0);
+    let csv = std::fs::read_to_string(job.join("forecast/forecast.csv")).unwrap();
+    assert!(csv.starts_with("method,trajectory,step,t,rel_error,true_0,true_1,pred_0,pred_1"));
+    assert_eq!(csv.lines().count(), 1 + 7 * 31);
+
+    // Without equations the latent SINDy methods are skipped, naming the command that makes them.
+    let r = laligan(
+        p,
+        &[
+            "forecast",
+            "--model",
+            "job/train",
+            "--horizon",
+            "10",
+            "--out",
+            "fc",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("fc/forecast.json")).unwrap())
+            .unwrap();
+    assert!(f["skipped"]["laligan-sindy"]
+        .as_str()
+        .unwrap()
+        .contains("laligan discover --model"));
+    assert_eq!(
+        f["methods"]["group-flow"]["curve"]
+            .as_array()
+            .unwrap()
+            .len(),
+        11
+    );
+    refused(
+        &laligan(p, &["forecast", "--out", "fc3"]),
+        &["--model", "--data"],
+    );
+}

@@ -1,6 +1,6 @@
 //! `laligan discover`: sparse equation discovery on a dataset (raw mode), plain and symmetry-constrained.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use laligan::config::experiment::Experiment;
 use laligan::data::{cache, Dataset, Recipe};
@@ -29,7 +29,8 @@ pub struct Discover {
 
 pub fn run(a: Discover) -> Result<()> {
     if let Some(dir) = &a.model {
-        return latent(dir, &a.out, &a.set);
+        print!("{}", latent::discover_dir(dir, &a.out, &a.set)?);
+        return Ok(());
     }
     let exp: Experiment = match &a.config {
         Some(p) => laligan::config::load(p, &a.set)?,
@@ -54,65 +55,7 @@ pub fn run(a: Discover) -> Result<()> {
     if !exp.sindy.state_names.is_empty() {
         lib = lib.with_state_names(exp.sindy.state_names.clone())?;
     }
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    laligan::io::write_atomic(
-        &a.out.join("config.toml"),
-        laligan::config::to_toml(&exp)?.as_bytes(),
-    )?;
-    tracing::info!(
-        "fitting {} samples of {d} states with library `{}` ({} terms)",
-        x.len() / d,
-        exp.sindy.library,
-        lib.n_terms()
-    );
-    let t0 = std::time::Instant::now();
-    let text = discover::discover(&exp.sindy, &lib, (&x, &dx), (&vx, &vdx), exp.seed, &a.out)?;
-    print!("{text}");
-    tracing::info!(
-        "fitted in {:.3}s; wrote equations.txt, equations.json, discovery.safetensors to {}",
-        t0.elapsed().as_secs_f64(),
-        a.out.display()
-    );
-    Ok(())
-}
-
-/// Latent mode: states z = φ(x) and targets ż = J_φ(x)·ẋ of a trained model.
-fn latent(dir: &std::path::Path, out: &std::path::Path, set: &[String]) -> Result<()> {
-    let mut exp: Experiment = laligan::config::load(&dir.join("config.toml"), set)?;
-    let ds = laligan::train::run::dataset(&exp)?;
-    let obs = ds.split("train")?.shape[2..].to_vec();
-    let model = laligan::train::LaLiGan::load_dir(dir, &exp, &obs)?;
-    let stride = exp.sindy.stride.max(1);
-    let (z, dz, k) =
-        laligan::threads::run(|| latent::rows(&model, &ds, "train", exp.data.n_train, stride))?;
-    let (vz, vdz, _) = if ds.splits().contains(&"val") {
-        laligan::threads::run(|| latent::rows(&model, &ds, "val", 0, stride))?
-    } else {
-        (vec![], vec![], k)
-    };
-    if exp.sindy.generators.is_empty() {
-        exp.sindy.generators = latent::generators(&model)?;
-    }
-    let names = if exp.sindy.state_names.is_empty() {
-        (0..k).map(|i| format!("z{i}")).collect()
-    } else {
-        exp.sindy.state_names.clone()
-    };
-    let lib = Library::parse(&exp.sindy.library, k)?.with_state_names(names)?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    laligan::io::write_atomic(
-        &out.join("config.toml"),
-        laligan::config::to_toml(&exp)?.as_bytes(),
-    )?;
-    tracing::info!(
-        "latent mode: {} samples of {k} latent states from {}, library `{}` ({} terms), {} generator(s)",
-        z.len() / k,
-        dir.display(),
-        exp.sindy.library,
-        lib.n_terms(),
-        exp.sindy.generators.len()
-    );
-    let text = discover::discover(&exp.sindy, &lib, (&z, &dz), (&vz, &vdz), exp.seed, out)?;
+    let text = discover::run(&exp, &lib, (&x, &dx), (&vx, &vdx), &a.out, "raw mode")?;
     print!("{text}");
     Ok(())
 }

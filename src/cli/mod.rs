@@ -3,6 +3,8 @@
 mod bench;
 mod data;
 mod discover;
+mod forecast;
+mod run;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +33,10 @@ enum Command {
     Train(train::Train),
     /// Discover equations (SINDy) in a dataset, plain and symmetry-constrained.
     Discover(discover::Discover),
+    /// Forecast test trajectories with the learned model, the equations and the baselines.
+    Forecast(forecast::Forecast),
+    /// The whole job: data → train → symmetry → equations → forecast → report.md (default: quickstart).
+    Run(run::Run),
     /// Performance benchmarks (JSON lines).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -45,6 +51,8 @@ pub fn main() -> ExitCode {
         Command::Data(cmd) => data::run(cmd),
         Command::Train(a) => train::run(a),
         Command::Discover(a) => discover::run(a),
+        Command::Forecast(a) => forecast::run(a),
+        Command::Run(a) => run::run(a),
         Command::Bench(c) => bench::run(c),
     };
     match result {

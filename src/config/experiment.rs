@@ -24,6 +24,8 @@ pub struct Experiment {
     pub train: TrainConfig,
     #[serde(default)]
     pub sindy: SindyConfig,
+    #[serde(default)]
+    pub forecast: crate::forecast::ForecastConfig,
 }
 
 /// Which data an experiment uses.

@@ -418,6 +418,21 @@ fn check_pendulum(c: &mut Checker, prefix: &'static str, s: &Pendulum) {
             "energy_max must exceed −1 (the minimum energy), found {}",
             s.energy_max
         ));
+    } else if s.theta_max > 0.0 && s.omega_max > 0.0 {
+        // initial conditions are drawn until enough pass the energy filter: some must exist
+        let grid = |m: f64, i: usize| m * (i as f64 / 50.0 - 1.0);
+        let any = (0..=100).any(|i| {
+            (0..=100).any(|j| {
+                let (th, om) = (grid(s.theta_max, i), grid(s.omega_max, j));
+                (om * om / 2.0 - th.cos()).abs() <= s.energy_max
+            })
+        });
+        if !any {
+            c.fail(format!(
+                "no initial condition with |θ| ≤ theta_max = {} and |ω| ≤ omega_max = {} has |energy| ≤ energy_max = {} (small swings have energy near −1: raise energy_max to 1)",
+                s.theta_max, s.omega_max, s.energy_max
+            ));
+        }
     }
 }
 

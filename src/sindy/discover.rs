@@ -155,6 +155,69 @@ pub fn fit_json(f: &Fitted, cfg: &SindyConfig, generators: Option<&[Vec<Vec<f64>
     })
 }
 
+/// Creates `out`, records the resolved experiment in `out/config.toml`, and runs [`discover`] on the
+/// given training and validation rows; `what` describes the data in the log.
+pub fn run(
+    exp: &crate::config::experiment::Experiment,
+    lib: &Library,
+    train: (&[f64], &[f64]),
+    val: (&[f64], &[f64]),
+    out: &Path,
+    what: &str,
+) -> Result<String> {
+    std::fs::create_dir_all(out).map_err(|e| data_err!("creating {}: {e}", out.display()))?;
+    crate::io::write_atomic(
+        &out.join("config.toml"),
+        crate::config::to_toml(exp)?.as_bytes(),
+    )?;
+    let d = lib.n_states();
+    tracing::info!(
+        "{what}: fitting {} samples of {d} states with library `{}` ({} terms)",
+        train.0.len() / d.max(1),
+        exp.sindy.library,
+        lib.n_terms()
+    );
+    let t0 = std::time::Instant::now();
+    let text = discover(&exp.sindy, lib, train, val, exp.seed, out)?;
+    tracing::info!(
+        "fitted in {:.3}s; wrote equations.txt, equations.json, discovery.safetensors to {}",
+        t0.elapsed().as_secs_f64(),
+        out.display()
+    );
+    Ok(text)
+}
+
+/// The fits of a discovery folder (`equations.json`): the top-level one and, when present, the
+/// unconstrained `plain` one, each with whether it is equivariant.
+pub fn load(dir: &Path) -> Result<Vec<(SindyModel, bool)>> {
+    let path = dir.join("equations.json");
+    if !path.exists() {
+        return Err(config_err!(
+            "{}: no equations.json (make it with `laligan discover --model RUN --out {}`)",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    let doc: Value = serde_json::from_str(&crate::io::read_text(&path)?)
+        .map_err(|e| data_err!("{}: {e}", path.display()))?;
+    let one = |v: &Value| -> Result<(SindyModel, bool)> {
+        let bad = |what: &str| data_err!("{}: {what}", path.display());
+        let names: Vec<String> = serde_json::from_value(v["state_names"].clone())
+            .map_err(|e| bad(&format!("state_names: {e}")))?;
+        let coefficients: Vec<Vec<f64>> = serde_json::from_value(v["coefficients"].clone())
+            .map_err(|e| bad(&format!("coefficients: {e}")))?;
+        let spec = v["library"].as_str().ok_or_else(|| bad("no library"))?;
+        let lib = Library::parse(spec, names.len())?.with_state_names(names)?;
+        let model = SindyModel::new(lib, coefficients)?;
+        Ok((model, v["constraint"] != "none"))
+    };
+    let mut fits = vec![one(&doc)?];
+    if doc.get("plain").is_some() {
+        fits.push(one(&doc["plain"])?);
+    }
+    Ok(fits)
+}
+
 /// Fits per the config (`constraint` none / equivariant / both) and writes the outputs into `out`.
 /// Returns the text of `equations.txt`.
 pub fn discover(

@@ -2,10 +2,12 @@
 //! targets their exact time derivatives ż = J_φ(x)·ẋ (forward mode through the encoder, eval mode); the
 //! symmetry constraint uses the generators the model learned.
 
+use crate::config::experiment::Experiment;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::train::LaLiGan;
 use candle_core::{DType, Device, Tensor};
+use std::path::Path;
 
 /// Observations per forward pass.
 const CHUNK: usize = 4096;
@@ -49,4 +51,36 @@ pub fn generators(model: &LaLiGan) -> Result<Vec<Vec<Vec<f64>>>> {
             .collect(),
         _ => Vec::new(),
     })
+}
+
+/// Latent discovery for the trained run in `dir` (its `config.toml` with `overrides`): fits the
+/// latent dynamics, constrained by the learned generators unless `sindy.generators` is set, and writes
+/// the outputs into `out`. Returns the text of `equations.txt`.
+pub fn discover_dir(dir: &Path, out: &Path, overrides: &[String]) -> Result<String> {
+    let mut exp: Experiment = crate::config::load(&dir.join("config.toml"), overrides)?;
+    let ds = crate::train::run::dataset(&exp)?;
+    let obs = ds.split("train")?.shape[2..].to_vec();
+    let model = LaLiGan::load_dir(dir, &exp, &obs)?;
+    let stride = exp.sindy.stride.max(1);
+    let (z, dz, k) = crate::threads::run(|| rows(&model, &ds, "train", exp.data.n_train, stride))?;
+    let (vz, vdz, _) = if ds.splits().contains(&"val") {
+        crate::threads::run(|| rows(&model, &ds, "val", 0, stride))?
+    } else {
+        (vec![], vec![], k)
+    };
+    if exp.sindy.generators.is_empty() {
+        exp.sindy.generators = generators(&model)?;
+    }
+    let names = if exp.sindy.state_names.is_empty() {
+        (0..k).map(|i| format!("z{i}")).collect()
+    } else {
+        exp.sindy.state_names.clone()
+    };
+    let lib = super::Library::parse(&exp.sindy.library, k)?.with_state_names(names)?;
+    let what = format!(
+        "latent mode ({}, {} generator(s))",
+        dir.display(),
+        exp.sindy.generators.len()
+    );
+    super::discover::run(&exp, &lib, (&z, &dz), (&vz, &vdz), out, &what)
 }

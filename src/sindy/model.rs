@@ -238,42 +238,20 @@ impl SindyModel {
                 "simulate needs x0 of length {d} and a finite dt"
             )));
         }
-        let mut out = Vec::with_capacity((steps + 1) * d);
-        out.extend_from_slice(x0);
-        let mut x = x0.to_vec();
-        let (mut k1, mut k2, mut k3, mut k4, mut tmp) = (
-            vec![0.0; d],
-            vec![0.0; d],
-            vec![0.0; d],
-            vec![0.0; d],
-            vec![0.0; d],
+        let sol = crate::ode::rk4(
+            |x: &[f64], o: &mut [f64]| self.rhs_into(x, o),
+            x0,
+            dt,
+            steps,
+            1,
         );
-        for step in 1..=steps {
-            self.rhs_into(&x, &mut k1);
-            for i in 0..d {
-                tmp[i] = x[i] + 0.5 * dt * k1[i];
-            }
-            self.rhs_into(&tmp, &mut k2);
-            for i in 0..d {
-                tmp[i] = x[i] + 0.5 * dt * k2[i];
-            }
-            self.rhs_into(&tmp, &mut k3);
-            for i in 0..d {
-                tmp[i] = x[i] + dt * k3[i];
-            }
-            self.rhs_into(&tmp, &mut k4);
-            for i in 0..d {
-                x[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
-            }
-            if x.iter().any(|v| !v.is_finite()) {
-                return Err(SindyError::Numerical(format!(
-                    "simulation left the finite range at step {step} (t = {})",
-                    step as f64 * dt
-                )));
-            }
-            out.extend_from_slice(&x);
+        match sol.diverged {
+            Some(t) => Err(SindyError::Numerical(format!(
+                "simulation left the finite range at step {} (t = {t})",
+                sol.len(d)
+            ))),
+            None => Ok(sol.states),
         }
-        Ok(out)
     }
 
     fn residuals(&self, x: &[f64], dx: &[f64]) -> Result<Vec<f64>> {

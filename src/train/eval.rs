@@ -48,14 +48,38 @@ pub fn block_generators(model: &LaLiGan) -> Result<Vec<(usize, Vec<Vec<f64>>)>> 
 
 /// Encodes `rows` observations of `obs_len` values each in eval mode, in chunks; returns `[rows, k]`.
 pub fn encode_all(model: &LaLiGan, data: &[f32], obs_len: usize) -> Result<Vec<f64>> {
+    map_chunks(model, data, obs_len, &model.obs, |x| {
+        model.ae.encode(x, false)
+    })
+}
+
+/// Decodes latents `[rows, k]` in eval mode, in chunks; returns `[rows, obs_len]`.
+pub fn decode_all(model: &LaLiGan, z: &[f64]) -> Result<Vec<f32>> {
+    let k = model.ae.latent_dim();
+    let x = map_chunks(model, z, k, &[k], |z| model.ae.decode(z, false))?;
+    Ok(x.into_iter().map(|v| v as f32).collect())
+}
+
+/// Applies `f` to rows of `len` values shaped `[rows, shape..]`, [`CHUNK`] rows at a time, in the
+/// model's dtype; returns the outputs flattened, in f64.
+fn map_chunks<T: candle_core::WithDType>(
+    model: &LaLiGan,
+    data: &[T],
+    len: usize,
+    shape: &[usize],
+    f: impl Fn(&Tensor) -> Result<Tensor>,
+) -> Result<Vec<f64>> {
     let mut out = Vec::new();
-    for chunk in data.chunks(CHUNK * obs_len) {
-        let mut shape = vec![chunk.len() / obs_len];
-        shape.extend(&model.obs);
-        let x =
-            Tensor::from_slice(chunk, shape, &Device::Cpu)?.to_dtype(model.ae_params.dtype())?;
-        let z = model.ae.encode(&x, false)?;
-        out.extend(z.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?);
+    for chunk in data.chunks(CHUNK * len) {
+        let mut dims = vec![chunk.len() / len];
+        dims.extend(shape);
+        let x = Tensor::from_slice(chunk, dims, &Device::Cpu)?.to_dtype(model.ae_params.dtype())?;
+        out.extend(
+            f(&x)?
+                .to_dtype(DType::F64)?
+                .flatten_all()?
+                .to_vec1::<f64>()?,
+        );
     }
     Ok(out)
 }

@@ -1,19 +1,18 @@
-//! Fixed-step RK4 for small autonomous ODE systems in f64.
+//! Fixed-step RK4 sampling of small autonomous ODE systems in f64 (fixed-size states).
 
-/// One RK4 step of ẏ = f(y) with step h.
+/// One RK4 step of ẏ = f(y) with step h (the shared stepper of [`crate::ode`], on arrays).
 pub fn rk4_step<const N: usize>(
     f: &impl Fn(&[f64; N]) -> [f64; N],
     y: &[f64; N],
     h: f64,
 ) -> [f64; N] {
-    let add = |a: &[f64; N], b: &[f64; N], s: f64| -> [f64; N] {
-        std::array::from_fn(|i| a[i] + s * b[i])
+    let mut x = *y;
+    let mut scratch = [[0.0; N]; 5];
+    let mut rhs = |a: &[f64], out: &mut [f64]| {
+        out.copy_from_slice(&f(a.try_into().expect("state of length N")))
     };
-    let k1 = f(y);
-    let k2 = f(&add(y, &k1, h / 2.0));
-    let k3 = f(&add(y, &k2, h / 2.0));
-    let k4 = f(&add(y, &k3, h));
-    std::array::from_fn(|i| y[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]))
+    crate::ode::rk4_step(&mut rhs, &mut x, h, scratch.as_flattened_mut());
+    x
 }
 
 /// `steps` samples (y0 first) dt apart, each interval taken in `substeps` RK4 steps.

@@ -1,0 +1,58 @@
+//! `laligan forecast`: long-horizon forecasts of test trajectories with every available method.
+
+use anyhow::Result;
+use clap::Args;
+use laligan::pipeline::{self, ForecastRequest};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct Forecast {
+    /// Trained run folder (`laligan train --out`); its config supplies the data and `[forecast]`.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Discovery folder (`laligan discover --out`); default `<model>/equations` when it exists.
+    #[arg(long)]
+    discovery: Option<PathBuf>,
+    /// Dataset file; default the dataset of the model's config.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Split to forecast (default `forecast.split`, i.e. test).
+    #[arg(long)]
+    split: Option<String>,
+    /// Steps to forecast (default `forecast.horizon`; 0 = the whole trajectory).
+    #[arg(long)]
+    horizon: Option<usize>,
+    /// Output folder: forecast.json, forecast.csv, PNGs.
+    #[arg(long)]
+    out: PathBuf,
+    /// Override a config key, e.g. --set forecast.integrator=\"dopri5\" (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+pub fn run(a: Forecast) -> Result<()> {
+    if a.model.is_none() && a.discovery.is_none() && a.data.is_none() {
+        anyhow::bail!("give --model RUN (a trained run), --discovery DIR (raw-mode equations) or --data FILE (baselines only)");
+    }
+    let mut set = a.set.clone();
+    if let Some(s) = &a.split {
+        set.push(format!("forecast.split={s:?}"));
+    }
+    if let Some(h) = a.horizon {
+        set.push(format!("forecast.horizon={h}"));
+    }
+    let fc = pipeline::forecast(&ForecastRequest {
+        model: a.model.as_deref(),
+        discovery: a.discovery.as_deref(),
+        data: a.data.as_deref(),
+        overrides: &set,
+        out: &a.out,
+    })?;
+    print!("{}", pipeline::score_table(&fc.results));
+    eprintln!(
+        "wrote forecast.json, forecast.csv, {} to {}",
+        fc.pngs.join(", "),
+        a.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `laligan run`: the whole job from one config (default: the built-in quickstart).
+
+use anyhow::Result;
+use clap::Args;
+use laligan::config::experiment::Experiment;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct Run {
+    /// Experiment config (default models/quickstart/config.toml, built in).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output folder (default runs/quickstart); its train/, equations/ and forecast/ are replaced.
+    #[arg(long, default_value = "runs/quickstart")]
+    out: PathBuf,
+    /// Override a config key, e.g. --set train.epochs=5 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+pub fn run(a: Run) -> Result<()> {
+    let (exp, source): (Experiment, String) = match &a.config {
+        Some(p) => (laligan::config::load(p, &a.set)?, p.display().to_string()),
+        None => (
+            laligan::config::parse(
+                laligan::pipeline::QUICKSTART,
+                "models/quickstart/config.toml",
+                &a.set,
+            )?,
+            "models/quickstart/config.toml".into(),
+        ),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after saving a checkpoint (Ctrl-C again to quit at once)");
+    })?;
+    let t0 = std::time::Instant::now();
+    let report = laligan::pipeline::run(&exp, &source, &a.out, &stop)?;
+    println!("{}", laligan::pipeline::terminal_summary(&a.out)?);
+    println!(
+        "report: {} ({:.0} s)",
+        report.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,411 @@
+//! The forecasting methods: each turns the first observation of every test trajectory into a
+//! [`Rollout`] over the horizon, or says why it cannot run.
+
+use super::{ForecastConfig, Inputs, Rollout};
+use crate::config::experiment::SindyConfig;
+use crate::error::Result;
+use crate::ode::{self, Rhs, Solution, Tolerance};
+use crate::sindy::{discover, Library, SindyModel};
+use crate::train::eval::{decode_all, encode_all};
+use crate::train::LaLiGan;
+use nalgebra::{DMatrix, DVector, SymmetricEigen};
+
+/// What every method needs to know about the forecast.
+pub struct Context<'a> {
+    pub inp: &'a Inputs<'a>,
+    pub cfg: &'a ForecastConfig,
+    /// First observation of each trajectory, `[n, obs_len]`.
+    pub x0: &'a [f32],
+    pub obs_len: usize,
+    pub dt: f64,
+    pub horizon: usize,
+}
+
+/// A method's result.
+pub enum Outcome {
+    Ran(Vec<Rollout>),
+    Skipped(String),
+}
+
+/// Runs method `name`; fit notes go to `notes`.
+pub fn run(
+    name: &str,
+    ctx: &Context,
+    truth: &[Vec<f32>],
+    notes: &mut Vec<String>,
+) -> Result<Outcome> {
+    let model = ctx.inp.model;
+    let no_model = || Ok(Outcome::Skipped("no trained model (--model)".into()));
+    match name {
+        "persistence" => Ok(Outcome::Ran(
+            ctx.x0
+                .chunks(ctx.obs_len)
+                .map(|x0| Rollout {
+                    x: x0.repeat(ctx.horizon + 1),
+                    diverged: None,
+                })
+                .collect(),
+        )),
+        "reconstruction" => match model {
+            None => no_model(),
+            Some(m) => reconstruction(m, truth, ctx.obs_len).map(Outcome::Ran),
+        },
+        "laligan-sindy" | "laligan-sindy-plain" => {
+            let Some(m) = model else { return no_model() };
+            match ctx.inp.latent.iter().find(|(n, _)| n == name) {
+                None if ctx.inp.latent.is_empty() => Ok(Outcome::Skipped(
+                    "no latent equations (make them with `laligan discover --model DIR --out DIR/equations`, or pass --discovery)".into(),
+                )),
+                None => Ok(Outcome::Skipped(format!(
+                    "the discovery has no {} fit",
+                    if name.ends_with("plain") { "unconstrained" } else { "equivariant" }
+                ))),
+                Some((_, eq)) => {
+                    check_dims(eq, m.ae.latent_dim(), "the model's latent")?;
+                    latent(ctx, m, |z0| integrate(ctx, |z: &[f64], o: &mut [f64]| eq.rhs_into(z, o), z0))
+                        .map(Outcome::Ran)
+                }
+            }
+        }
+        "sindy-ae" => Ok(Outcome::Skipped(
+            "no SINDy-autoencoder model (that training mode is not available yet)".into(),
+        )),
+        "raw-sindy" => raw_sindy(ctx, notes),
+        "group-flow" => match model {
+            None => no_model(),
+            Some(_) if ctx.inp.generators.is_empty() => Ok(Outcome::Skipped(
+                "the model has no generator acting on one step's latent".into(),
+            )),
+            Some(m) => group_flow(ctx, m, notes),
+        },
+        "dmd" => dmd(ctx, notes),
+        other => Err(config_err!("unknown forecasting method {other:?}")),
+    }
+}
+
+fn check_dims(eq: &SindyModel, d: usize, what: &str) -> Result<()> {
+    if eq.n_states() != d {
+        return Err(config_err!(
+            "the discovered equations have {} states ({}), but {what} has {d} dimensions",
+            eq.n_states(),
+            eq.state_names().join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Integrates ẋ = f(x) from `x0` over the horizon with the configured integrator.
+fn integrate(ctx: &Context, f: impl Rhs, x0: &[f64]) -> Solution {
+    let cfg = ctx.cfg;
+    if cfg.integrator == "dopri5" {
+        let times: Vec<f64> = (0..=ctx.horizon).map(|n| n as f64 * ctx.dt).collect();
+        let tol = Tolerance {
+            rtol: cfg.rtol,
+            atol: cfg.atol,
+            ..Default::default()
+        };
+        ode::dopri5(f, x0, &times, tol)
+    } else {
+        ode::rk4(f, x0, ctx.dt, ctx.horizon, cfg.substeps)
+    }
+}
+
+/// Splits decoded states back into per-trajectory rollouts.
+fn rollouts(sols: &[Solution], x: Vec<f32>, d: usize, obs_len: usize) -> Vec<Rollout> {
+    let mut at = 0;
+    sols.iter()
+        .map(|s| {
+            let n = s.len(d) * obs_len;
+            let r = Rollout {
+                x: x[at..at + n].to_vec(),
+                diverged: s.diverged,
+            };
+            at += n;
+            r
+        })
+        .collect()
+}
+
+/// Encode the first observations, evolve each latent with `evolve`, decode every state.
+fn latent(
+    ctx: &Context,
+    model: &LaLiGan,
+    evolve: impl Fn(&[f64]) -> Solution + Sync,
+) -> Result<Vec<Rollout>> {
+    let k = model.ae.latent_dim();
+    let z0 = encode_all(model, ctx.x0, ctx.obs_len)?;
+    let sols: Vec<Solution> = z0.chunks(k).map(evolve).collect();
+    let flat: Vec<f64> = sols.iter().flat_map(|s| s.states.iter().copied()).collect();
+    let x = decode_all(model, &flat)?;
+    Ok(rollouts(&sols, x, k, ctx.obs_len))
+}
+
+/// ψ(φ(xₜ)) of the true observations.
+fn reconstruction(model: &LaLiGan, truth: &[Vec<f32>], obs_len: usize) -> Result<Vec<Rollout>> {
+    let flat: Vec<f32> = truth.concat();
+    let x = decode_all(model, &encode_all(model, &flat, obs_len)?)?;
+    let mut at = 0;
+    Ok(truth
+        .iter()
+        .map(|t| {
+            let r = Rollout {
+                x: x[at..at + t.len()].to_vec(),
+                diverged: None,
+            };
+            at += t.len();
+            r
+        })
+        .collect())
+}
+
+/// Stride that leaves at most `max` samples out of `n_traj` trajectories of `steps`.
+fn stride_for(n_traj: usize, steps: usize, max: usize) -> usize {
+    (n_traj * steps).div_ceil(max.max(1)).max(1)
+}
+
+/// Training trajectories the baselines fit on.
+fn train_trajectories(ctx: &Context) -> Result<(usize, usize)> {
+    let s = ctx.inp.dataset.split("train")?;
+    let n = match ctx.inp.n_train {
+        0 => s.trajectories(),
+        n => n.min(s.trajectories()),
+    };
+    Ok((n, s.steps()))
+}
+
+/// SINDy on the observations: the raw discovery when given, else a fit of `raw_library`.
+fn raw_sindy(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
+    let ds = ctx.inp.dataset;
+    let fitted;
+    let eq = match &ctx.inp.raw {
+        Some(eq) => eq,
+        None => {
+            if !ds.has_dynamics() {
+                return Ok(Outcome::Skipped("the dataset has no derivatives".into()));
+            }
+            if ctx.obs_len > ctx.cfg.raw_max_dim {
+                return Ok(Outcome::Skipped(format!(
+                    "observations have {} values (more than forecast.raw_max_dim = {})",
+                    ctx.obs_len, ctx.cfg.raw_max_dim
+                )));
+            }
+            let (n, steps) = train_trajectories(ctx)?;
+            let stride = stride_for(n, steps, ctx.cfg.fit_points);
+            let (x, dx, d) = discover::rows(ds, "train", n, stride)?;
+            let cfg = SindyConfig {
+                library: ctx.cfg.raw_library.clone(),
+                threshold: ctx.cfg.raw_threshold,
+                ..Default::default()
+            };
+            let lib = Library::parse(&cfg.library, d)?;
+            fitted = discover::fit_one(&cfg, &lib, &x, &dx, None, None, ctx.inp.seed)?.model;
+            &fitted
+        }
+    };
+    check_dims(eq, ctx.obs_len, "the observation")?;
+    notes.push(format!(
+        "raw-sindy: {} ({} nonzero of {} terms)",
+        eq.equations().join("; "),
+        eq.nonzero(),
+        eq.n_states() * eq.n_terms()
+    ));
+    let sols: Vec<Solution> = ctx
+        .x0
+        .chunks(ctx.obs_len)
+        .map(|x0| {
+            let x0: Vec<f64> = x0.iter().map(|&v| v as f64).collect();
+            integrate(ctx, |x: &[f64], o: &mut [f64]| eq.rhs_into(x, o), &x0)
+        })
+        .collect();
+    let x: Vec<f32> = sols
+        .iter()
+        .flat_map(|s| s.states.iter().map(|&v| v as f32))
+        .collect();
+    Ok(Outcome::Ran(rollouts(&sols, x, ctx.obs_len, ctx.obs_len)))
+}
+
+/// ż = Σⱼ cⱼ Lⱼ (z − z̄): the learned generators about the mean training latent z̄, with rates cⱼ fitted
+/// by least squares to the encoder's ż = J_φ(x)ẋ on the training split; evolved exactly by exp(dt·M).
+fn group_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result<Outcome> {
+    let ds = ctx.inp.dataset;
+    if !ds.has_dynamics() {
+        return Ok(Outcome::Skipped("the dataset has no derivatives".into()));
+    }
+    let (n, steps) = train_trajectories(ctx)?;
+    let stride = stride_for(n, steps, ctx.cfg.fit_points);
+    let (z, dz, k) = crate::sindy::latent::rows(model, ds, "train", n, stride)?;
+    let rows = z.len() / k;
+    let mut zbar = vec![0.0; k];
+    for p in z.chunks(k) {
+        for (c, v) in zbar.iter_mut().zip(p) {
+            *c += v / rows as f64;
+        }
+    }
+    let gens: Vec<DMatrix<f64>> = ctx
+        .inp
+        .generators
+        .iter()
+        .map(|g| DMatrix::from_fn(k, k, |i, j| g[i][j]))
+        .collect();
+    let m = gens.len();
+    let (mut gram, mut rhs) = (DMatrix::<f64>::zeros(m, m), DVector::<f64>::zeros(m));
+    for (p, dp) in z.chunks(k).zip(dz.chunks(k)) {
+        let zc = DVector::from_iterator(k, p.iter().zip(&zbar).map(|(a, b)| a - b));
+        let v: Vec<DVector<f64>> = gens.iter().map(|l| l * &zc).collect();
+        let target = DVector::from_column_slice(dp);
+        for a in 0..m {
+            rhs[a] += v[a].dot(&target);
+            for b in 0..m {
+                gram[(a, b)] += v[a].dot(&v[b]);
+            }
+        }
+    }
+    let Some(c) = gram.clone().lu().solve(&rhs) else {
+        return Ok(Outcome::Skipped(
+            "the generators do not move the training latents (singular rate fit)".into(),
+        ));
+    };
+    let mut mat = DMatrix::<f64>::zeros(k, k);
+    for (cj, l) in c.iter().zip(&gens) {
+        mat += l * *cj;
+    }
+    let step = (&mat * ctx.dt).exp();
+    notes.push(format!(
+        "group-flow: rates {:?} about the centre {:?} ({} training samples)",
+        c.as_slice(),
+        zbar,
+        rows
+    ));
+    let horizon = ctx.horizon;
+    let rolled = latent(ctx, model, |z0| {
+        let mut states = Vec::with_capacity((horizon + 1) * k);
+        let mut dev = DVector::from_iterator(k, z0.iter().zip(&zbar).map(|(a, b)| a - b));
+        states.extend_from_slice(z0);
+        for _ in 0..horizon {
+            dev = &step * dev;
+            states.extend(dev.iter().zip(&zbar).map(|(a, b)| a + b));
+        }
+        Solution {
+            states,
+            diverged: None,
+        }
+    })?;
+    Ok(Outcome::Ran(rolled))
+}
+
+/// Exact DMD on the leading PCA coefficients of the training observations: a = Uᵀ(x − μ),
+/// aₜ₊₁ = A aₜ fitted by least squares over consecutive training pairs, x̂ = μ + U a.
+fn dmd(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
+    let (n, steps) = train_trajectories(ctx)?;
+    let split = ctx.inp.dataset.split("train")?;
+    let d = ctx.obs_len;
+    if steps < 2 {
+        return Ok(Outcome::Skipped(
+            "training trajectories have a single step".into(),
+        ));
+    }
+    let frame = |i: usize| -> &[f32] { &split.x[i * d..(i + 1) * d] };
+    // PCA on evenly spaced training frames (fewer when the observations are large).
+    let cap = if d <= 512 {
+        ctx.cfg.fit_points
+    } else {
+        ctx.cfg.fit_points.min(2000)
+    };
+    let picks = crate::train::eval::evenly(n * steps, cap);
+    let mut mu = DVector::<f64>::zeros(d);
+    for &i in &picks {
+        for (m, &v) in mu.iter_mut().zip(frame(i)) {
+            *m += v as f64 / picks.len() as f64;
+        }
+    }
+    let xc = DMatrix::from_fn(picks.len(), d, |r, c| frame(picks[r])[c] as f64 - mu[c]);
+    let (vals, basis) = if d <= picks.len() {
+        let e = SymmetricEigen::new(xc.transpose() * &xc);
+        (e.eigenvalues, e.eigenvectors)
+    } else {
+        // snapshot method: eigenvectors of Xc Xcᵀ mapped back through Xcᵀ
+        let e = SymmetricEigen::new(&xc * xc.transpose());
+        let u = xc.transpose() * &e.eigenvectors;
+        (e.eigenvalues, u)
+    };
+    let mut order: Vec<usize> = (0..vals.len()).collect();
+    order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]));
+    let total: f64 = vals.iter().map(|v| v.max(0.0)).sum();
+    if total <= 0.0 {
+        return Ok(Outcome::Skipped(
+            "the training observations do not vary".into(),
+        ));
+    }
+    let k = if ctx.cfg.dmd_modes > 0 {
+        ctx.cfg.dmd_modes.min(order.len())
+    } else {
+        let mut acc = 0.0;
+        let mut k = 0;
+        for &i in &order {
+            acc += vals[i].max(0.0);
+            k += 1;
+            if acc >= 0.999 * total || k == 20 {
+                break;
+            }
+        }
+        k
+    };
+    let mut u = DMatrix::<f64>::zeros(d, k);
+    for (j, &i) in order.iter().take(k).enumerate() {
+        let col = basis.column(i);
+        let norm = col.norm().max(1e-300);
+        u.set_column(j, &(col / norm));
+    }
+    let kept: f64 = order.iter().take(k).map(|&i| vals[i].max(0.0)).sum::<f64>() / total;
+    let coef = |x: &[f32]| -> DVector<f64> {
+        let xc = DVector::from_iterator(d, x.iter().zip(mu.iter()).map(|(&v, m)| v as f64 - m));
+        u.transpose() * xc
+    };
+    // consecutive pairs within trajectories
+    let pairs = crate::train::eval::evenly(n * (steps - 1), ctx.cfg.fit_points);
+    let (mut xx, mut yx) = (DMatrix::<f64>::zeros(k, k), DMatrix::<f64>::zeros(k, k));
+    for &p in &pairs {
+        let (tr, s) = (p / (steps - 1), p % (steps - 1));
+        let i = tr * steps + s;
+        let (a, b) = (coef(frame(i)), coef(frame(i + 1)));
+        xx += &a * a.transpose();
+        yx += &b * a.transpose();
+    }
+    let ridge = 1e-12 * xx.trace().max(1e-300);
+    let xx = xx + DMatrix::<f64>::identity(k, k) * ridge;
+    let Some(inv) = xx.try_inverse() else {
+        return Ok(Outcome::Skipped("singular DMD fit".into()));
+    };
+    let a = yx * inv;
+    let radius = a
+        .clone()
+        .complex_eigenvalues()
+        .iter()
+        .map(|l| l.norm())
+        .fold(0.0, f64::max);
+    notes.push(format!(
+        "dmd: {k} PCA modes keep {:.4}% of the variance; spectral radius of the step map {radius:.5}",
+        100.0 * kept
+    ));
+    let rolled = ctx
+        .x0
+        .chunks(d)
+        .map(|x0| {
+            let mut c = coef(x0);
+            let mut x = Vec::with_capacity((ctx.horizon + 1) * d);
+            x.extend_from_slice(x0);
+            let mut diverged = None;
+            for step in 1..=ctx.horizon {
+                c = &a * c;
+                let xs = &mu + &u * &c;
+                if xs.iter().any(|v| !v.is_finite()) {
+                    diverged = Some(step as f64 * ctx.dt);
+                    break;
+                }
+                x.extend(xs.iter().map(|&v| v as f32));
+            }
+            Rollout { x, diverged }
+        })
+        .collect();
+    Ok(Outcome::Ran(rolled))
+}

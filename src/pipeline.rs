@@ -1,0 +1,340 @@
+//! Runs built from folders: `laligan forecast` (a trained model and/or a discovery on a dataset) and
+//! `laligan run`, the whole job (data → train → symmetry → equations → forecast → `report.md`).
+
+use crate::config::experiment::Experiment;
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::forecast::{self, Inputs, Results};
+use crate::sindy::{discover, latent};
+use crate::train::run::{self as train_run, Outcome, Start};
+use crate::train::LaLiGan;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+/// The built-in quickstart experiment (`models/quickstart/config.toml`).
+pub const QUICKSTART: &str = include_str!("../models/quickstart/config.toml");
+
+/// What `laligan forecast` works from.
+pub struct ForecastRequest<'a> {
+    /// Trained run folder (its config supplies the data and the `[forecast]` settings).
+    pub model: Option<&'a Path>,
+    /// Discovery folder; default `<model>/equations` when that exists.
+    pub discovery: Option<&'a Path>,
+    /// Dataset file; default the config's dataset.
+    pub data: Option<&'a Path>,
+    /// Config overrides (`forecast.horizon=…`).
+    pub overrides: &'a [String],
+    pub out: &'a Path,
+}
+
+/// A finished forecast: the results, the resolved experiment and the PNGs written.
+pub struct Forecasted {
+    pub results: Results,
+    pub exp: Experiment,
+    pub pngs: Vec<String>,
+}
+
+/// Loads the pieces named in `req`, forecasts with every available method, writes the outputs.
+pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
+    let discovery: Option<PathBuf> = match (req.discovery, req.model) {
+        (Some(d), _) => Some(d.to_path_buf()),
+        (None, Some(m)) if m.join("equations").join("equations.json").exists() => {
+            Some(m.join("equations"))
+        }
+        _ => None,
+    };
+    let config = match (req.model, &discovery) {
+        (Some(m), _) => Some(m.join("config.toml")),
+        (None, Some(d)) if d.join("config.toml").exists() => Some(d.join("config.toml")),
+        _ => None,
+    };
+    let exp: Experiment = match &config {
+        Some(p) => crate::config::load(p, req.overrides)?,
+        None => crate::config::parse("seed = 0", "default config", req.overrides)?,
+    };
+    let ds = match req.data {
+        Some(p) => Dataset::open(p)?,
+        None => train_run::dataset(&exp)?,
+    };
+    let obs = ds.split("train")?.shape[2..].to_vec();
+    let model = req
+        .model
+        .map(|m| LaLiGan::load_dir(m, &exp, &obs))
+        .transpose()?;
+    let fits = discovery.as_deref().map(discover::load).transpose()?;
+    let (mut latent_fits, mut raw) = (Vec::new(), None);
+    match (&model, fits) {
+        (Some(_), Some(fits)) => {
+            for (m, equivariant) in fits {
+                let name = if equivariant {
+                    "laligan-sindy"
+                } else {
+                    "laligan-sindy-plain"
+                };
+                latent_fits.push((name.to_string(), m));
+            }
+        }
+        (None, Some(mut fits)) => raw = Some(fits.swap_remove(0).0),
+        (Some(_), None) => tracing::warn!(
+            "no equations for {}: the latent SINDy methods are skipped (make them with `laligan discover --model {} --out {}/equations`)",
+            req.model.unwrap().display(),
+            req.model.unwrap().display(),
+            req.model.unwrap().display()
+        ),
+        (None, None) => {}
+    }
+    let generators = match &model {
+        Some(m) => latent::generators(m)?,
+        None => Vec::new(),
+    };
+    let inputs = Inputs {
+        dataset: &ds,
+        n_train: exp.data.n_train,
+        model: model.as_ref(),
+        latent: latent_fits,
+        raw,
+        generators,
+        seed: exp.seed,
+    };
+    let results = crate::threads::run(|| forecast::forecast(&inputs, &exp.forecast))?;
+    let pngs = forecast::output::write(&results, exp.forecast.valid_threshold, req.out)?;
+    crate::io::write_atomic(
+        &req.out.join("config.toml"),
+        crate::config::to_toml(&exp)?.as_bytes(),
+    )?;
+    Ok(Forecasted { results, exp, pngs })
+}
+
+/// A number for a table: fixed point when moderate, scientific otherwise.
+fn num(v: f64) -> String {
+    if v != 0.0 && !(1e-3..1e4).contains(&v.abs()) {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// The forecast scores as a Markdown table.
+pub fn score_table(r: &Results) -> String {
+    let mut s = String::from(
+        "| method | horizon-mean relative error | valid time | invariant drift | diverged |\n|---|---|---|---|---|\n",
+    );
+    for (name, _, sc) in &r.methods {
+        let _ = writeln!(
+            s,
+            "| `{name}` | {} | {} | {} | {} |",
+            num(sc.horizon_mean),
+            sc.valid_time.map_or("> horizon".into(), |t| format!(
+                "{t:.2} ({} steps)",
+                sc.valid_steps.unwrap_or(0)
+            )),
+            sc.invariant_drift.map_or("–".into(), num),
+            sc.diverged.len()
+        );
+    }
+    s
+}
+
+/// Seconds of each stage of `laligan run`.
+#[derive(Default)]
+struct Timing {
+    stages: Vec<(&'static str, f64)>,
+}
+
+/// The whole job for `exp` (from `source`, shown in the report) into `out`; returns the report's path.
+pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Result<PathBuf> {
+    let mut timing = Timing::default();
+    let t0 = Instant::now();
+    std::fs::create_dir_all(out).map_err(|e| data_err!("creating {}: {e}", out.display()))?;
+    tracing::info!("1/4 data: recipe `{}`", exp.data.recipe);
+    train_run::dataset(exp)?;
+    timing.stages.push(("data", t0.elapsed().as_secs_f64()));
+
+    let t = Instant::now();
+    let train_dir = out.join("train");
+    tracing::info!("2/4 training LaLiGAN into {}", train_dir.display());
+    let summary =
+        match crate::threads::run(|| train_run::train(exp, &train_dir, Start::Replace, stop))? {
+            Outcome::Finished(s) => s,
+            Outcome::Interrupted { epoch, batch } => {
+                return Err(config_err!(
+                "interrupted during training (epoch {}, batch {batch}); the checkpoint is in {}",
+                epoch + 1,
+                train_dir.display()
+            ))
+            }
+        };
+    timing.stages.push(("train", t.elapsed().as_secs_f64()));
+
+    let t = Instant::now();
+    let eq_dir = out.join("equations");
+    tracing::info!("3/4 discovering latent equations into {}", eq_dir.display());
+    let equations = latent::discover_dir(&train_dir, &eq_dir, &[])?;
+    timing.stages.push(("discover", t.elapsed().as_secs_f64()));
+
+    let t = Instant::now();
+    let fc_dir = out.join("forecast");
+    tracing::info!("4/4 forecasting into {}", fc_dir.display());
+    let fc = forecast(&ForecastRequest {
+        model: Some(&train_dir),
+        discovery: Some(&eq_dir),
+        data: None,
+        overrides: &[],
+        out: &fc_dir,
+    })?;
+    timing.stages.push(("forecast", t.elapsed().as_secs_f64()));
+    timing.stages.push(("total", t0.elapsed().as_secs_f64()));
+
+    let report = report(&train_dir, exp, source, &summary, &equations, &fc, &timing);
+    let path = out.join("report.md");
+    crate::io::write_atomic(&path, report.as_bytes())?;
+    Ok(path)
+}
+
+/// The text of `report.md`.
+fn report(
+    train_dir: &Path,
+    exp: &Experiment,
+    source: &str,
+    s: &crate::train::report::Summary,
+    equations: &str,
+    fc: &Forecasted,
+    timing: &Timing,
+) -> String {
+    let r = &fc.results;
+    let mut md = format!(
+        "# LaLiGAN report\n\nExperiment `{source}` (seed {}), dataset recipe `{}`.\n\n",
+        exp.seed, exp.data.recipe
+    );
+    match (
+        r.best(),
+        r.best_latent(),
+        r.methods.iter().find(|m| m.0 == "persistence"),
+    ) {
+        (Some(best), latent, persistence) => {
+            let _ = write!(
+                md,
+                "**Best forecast: `{}`** (horizon-mean relative error {:.4} over {} steps).",
+                best.0, best.2.horizon_mean, r.horizon
+            );
+            if let (Some(l), Some(p)) = (latent, persistence) {
+                let beats = l.2.horizon_mean < p.2.horizon_mean;
+                let _ = write!(
+                    md,
+                    " The best latent method, `{}`, {} persistence ({:.4} vs {:.4}).",
+                    l.0,
+                    if beats { "beats" } else { "does not beat" },
+                    l.2.horizon_mean,
+                    p.2.horizon_mean
+                );
+            }
+            md.push_str("\n\n");
+        }
+        _ => md.push_str("No forecasting method ran.\n\n"),
+    }
+    let fmt_list = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = write!(
+        md,
+        "## Symmetry (training: {} epochs, {:.0} s)\n\n| imag_ratio | skew_ratio | orbit_cv | val recon MSE | disc acc |\n|---|---|---|---|---|\n| {} | {} | {} | {:.3e} | {:.3} |\n\n",
+        s.epochs,
+        s.seconds,
+        fmt_list(&s.imag_ratio),
+        fmt_list(&s.skew_ratio),
+        s.orbit_cv
+            .iter()
+            .map(|v| v.map_or("–".into(), |x| format!("{x:.4}")))
+            .collect::<Vec<_>>()
+            .join(", "),
+        s.recon_mse,
+        s.disc_acc
+    );
+    let _ = writeln!(
+        md,
+        "imag_ratio = 1 means the learned generator is conjugate to a rotation. Learned generators: `{:?}`\n",
+        s.generators
+    );
+    for (png, caption) in [
+        ("losses.png", "training losses and scores"),
+        ("generators.png", "learned generators"),
+        ("latent.png", "validation latents and the group's orbits"),
+    ] {
+        if train_dir.join(png).exists() {
+            let _ = writeln!(md, "![{caption}](train/{png})\n");
+        }
+    }
+    let _ = write!(
+        md,
+        "## Latent equations (`{}`, threshold {})\n\n```text\n{equations}```\n\n",
+        exp.sindy.library, exp.sindy.threshold
+    );
+    let _ = write!(
+        md,
+        "## Forecast ({} test trajectories, {} steps of dt = {})\n\nRelative L2 error ‖x̂ − x‖/‖x‖ per step, averaged over trajectories and then over the horizon; valid time = first time the mean error exceeds {}. `reconstruction` is ψ(φ(x)) of the true states: the floor of every latent method, not a forecast.\n\n{}\n",
+        r.truth.len(),
+        r.horizon,
+        r.dt,
+        exp.forecast.valid_threshold,
+        score_table(r)
+    );
+    for png in &fc.pngs {
+        let _ = writeln!(md, "![{png}](forecast/{png})\n");
+    }
+    if !r.skipped.is_empty() {
+        md.push_str("Not run:\n\n");
+        for (n, why) in &r.skipped {
+            let _ = writeln!(md, "- `{n}`: {why}");
+        }
+        md.push('\n');
+    }
+    if !r.notes.is_empty() {
+        md.push_str("Fits:\n\n");
+        for n in &r.notes {
+            let _ = writeln!(md, "- {n}");
+        }
+        md.push('\n');
+    }
+    md.push_str("## Timing\n\n| stage | seconds |\n|---|---|\n");
+    for (stage, secs) in &timing.stages {
+        let _ = writeln!(md, "| {stage} | {secs:.1} |");
+    }
+    md
+}
+
+/// A few lines for the terminal from a finished run folder: the symmetry and the forecast verdict.
+pub fn terminal_summary(out: &Path) -> Result<String> {
+    let read = |p: PathBuf| -> Result<serde_json::Value> {
+        serde_json::from_str(&crate::io::read_text(&p)?)
+            .map_err(|e| data_err!("{}: {e}", p.display()))
+    };
+    let s = read(out.join("train").join("summary.json"))?;
+    let f = read(out.join("forecast").join("forecast.json"))?;
+    let mut t = format!(
+        "symmetry: imag_ratio {} orbit_cv {} (generators {})\n",
+        s["imag_ratio"], s["orbit_cv"], s["generators"]
+    );
+    if let Some(m) = f["methods"].as_object() {
+        for (name, v) in m {
+            let _ = writeln!(
+                t,
+                "forecast {name:<20} horizon-mean {:>10}  valid time {}",
+                num(v["horizon_mean"].as_f64().unwrap_or(f64::NAN)),
+                v["valid_time"]
+                    .as_f64()
+                    .map_or("beyond the horizon".into(), num)
+            );
+        }
+    }
+    let _ = write!(
+        t,
+        "best forecast: {}; best latent: {}",
+        f["best"], f["best_latent"]
+    );
+    Ok(t)
+}
