@@ -9,6 +9,18 @@ use std::path::PathBuf;
 pub enum BenchCommand {
     /// Time one full training step (forward, backward, three Adam updates) per batch size.
     TrainStep(TrainStep),
+    /// Time integrating a 2-D latent model with every cubic term (RK4, one step per sample).
+    Simulate(Simulate),
+}
+
+#[derive(Args)]
+pub struct Simulate {
+    /// RK4 steps per run.
+    #[arg(long, default_value_t = 10_000)]
+    steps: usize,
+    /// Timed runs (after one warm-up run).
+    #[arg(long, default_value_t = 50)]
+    runs: usize,
 }
 
 #[derive(Args)]
@@ -44,6 +56,48 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 })?;
                 println!("{}", serde_json::to_string(&r)?);
             }
+            Ok(())
+        }
+        BenchCommand::Simulate(a) => {
+            // ż = ΞΘ(z) with Θ = 1 + poly(3) in 2-D (10 terms, all 20 coefficients nonzero): a slightly
+            // damped rotation with small polynomial corrections, so the orbit stays bounded.
+            let lib = laligan::sindy::Library::parse("1 + poly(3)", 2)?;
+            let mut xi = vec![vec![0.0; lib.n_terms()]; 2];
+            for (i, row) in xi.iter_mut().enumerate() {
+                for (j, c) in row.iter_mut().enumerate() {
+                    *c = 1e-3 * ((i * 10 + j) as f64 + 1.0);
+                }
+            }
+            let names = lib.term_names();
+            let at = |t: &str| names.iter().position(|n| n == t).expect("term");
+            xi[0][at("x1")] = 1.0;
+            xi[1][at("x0")] = -1.0;
+            xi[0][at("x0")] = -0.01;
+            xi[1][at("x1")] = -0.01;
+            let model = laligan::sindy::SindyModel::new(lib, xi)?;
+            let mut times = Vec::with_capacity(a.runs);
+            let mut last = 0.0;
+            for r in 0..=a.runs {
+                let t0 = std::time::Instant::now();
+                let x = model.simulate(&[0.5, 0.0], 0.02, a.steps)?;
+                let ms = t0.elapsed().as_secs_f64() * 1e3;
+                last = x[x.len() - 2];
+                if r > 0 {
+                    times.push(ms);
+                }
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{}",
+                serde_json::json!({
+                    "steps": a.steps,
+                    "terms": 10,
+                    "median_ms": times[times.len() / 2],
+                    "min_ms": times[0],
+                    "max_ms": times[times.len() - 1],
+                    "final_z0": last,
+                })
+            );
             Ok(())
         }
     }
