@@ -73,3 +73,34 @@ pub fn randn_like(shape: &[usize], scale: f64, seed: u64) -> Result<Tensor> {
         .collect();
     Tensor::from_vec(v, shape, &Device::Cpu)
 }
+
+/// Gives every batch-norm buffer and affine parameter of `p` (names containing "norm") non-trivial
+/// values: running variances and weights near 1, means and biases near 0.
+pub fn randomize_norms(p: &crate::nn::Params) -> Result<()> {
+    for (name, v) in p.buffers().iter().chain(p.vars()) {
+        if name.contains("norm") {
+            let base = if name.ends_with("running_var") || name.ends_with("weight") {
+                1.0
+            } else {
+                0.0
+            };
+            v.set(&randn_like(v.dims(), 0.5, name.len() as u64)?.affine(1.0, base)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// The largest difference between an autoencoder's eval-mode `encode_jvp` at `x` along `v` and central
+/// differences of its eval-mode encoder (step 1e-6), after checking that the value equals `encode`.
+pub fn encoder_jvp_error(ae: &dyn crate::nn::Autoencoder, x: &Tensor, v: &Tensor) -> Result<f64> {
+    let (z, dz) = ae.encode_jvp(x, v)?;
+    let same = max_abs_diff(&z, &ae.encode(x, false)?);
+    assert!(
+        same < 1e-14,
+        "encode_jvp value differs from encode by {same:e}"
+    );
+    let h = 1e-6;
+    let zp = ae.encode(&(x + (v * h)?)?, false)?;
+    let zm = ae.encode(&(x - (v * h)?)?, false)?;
+    Ok(max_abs_diff(&((zp - zm)? / (2.0 * h))?, &dz))
+}

@@ -1,6 +1,6 @@
 //! Autoencoders between observations and the latent space, chosen by the `[autoencoder]` config: an MLP
-//! (batch norm, orthogonal last encoder layer, latent batch norm) and the identity (plain LieGAN in data
-//! space). Every implementation maps a batch of single observations `[n, obs..]` to `[n, latent]` and
+//! (batch norm, orthogonal last encoder layer, latent batch norm), convolutional ones for signals and
+//! images (`conv1d`, `cnn`; see [`super::cnn`]) and the identity (plain LieGAN in data space). Every implementation maps a batch of single observations `[n, obs..]` to `[n, latent]` and
 //! back; windows are encoded element-wise by flattening them into the batch, so every window element
 //! shares the weights and batch statistics pool batch × window.
 
@@ -18,8 +18,33 @@ use serde::{Deserialize, Serialize};
 pub enum Kind {
     #[default]
     Mlp,
+    /// 1-D convolutions over `[length]` or `[channels, length]` signals.
+    Conv1d,
+    /// 2-D convolutions over `[height, width]` or `[channels, height, width]` images.
+    Cnn,
     /// z = x (flattened): the linear LieGAN baseline.
     Identity,
+}
+
+/// Non-linearity on the decoder's output.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputActivation {
+    /// Unbounded output (the MLP default).
+    #[default]
+    Identity,
+    /// Values in (0, 1), for pixel intensities.
+    Sigmoid,
+}
+
+impl OutputActivation {
+    /// Applies the activation.
+    pub fn apply(self, y: &Tensor) -> Result<Tensor> {
+        match self {
+            OutputActivation::Identity => Ok(y.clone()),
+            OutputActivation::Sigmoid => candle_nn::ops::sigmoid(y),
+        }
+    }
 }
 
 /// `[autoencoder]` settings.
@@ -29,13 +54,22 @@ pub struct AutoencoderConfig {
     pub kind: Kind,
     /// Latent dimension per observation (ignored by `identity`, whose latent is the observation).
     pub latent: usize,
-    /// Width of the hidden layers.
+    /// Width of the hidden layers (`mlp`).
     pub hidden: usize,
-    /// Hidden layers of the encoder and of the decoder.
+    /// Hidden layers of the encoder and of the decoder (`mlp`).
     pub layers: usize,
+    /// Hidden-layer activation (`mlp`; the convolutional kinds use ReLU).
     pub activation: Activation,
-    /// Batch norm between each hidden Linear and its activation (encoder only).
+    /// Batch norm between each hidden Linear and its activation (`mlp`, encoder only).
     pub batch_norm: bool,
+    /// Output channels of the convolution stages, each followed by a max-pool by 2 (`conv1d`, `cnn`).
+    pub channels: Vec<usize>,
+    /// Convolution kernel size (odd; padded to keep the size).
+    pub kernel: usize,
+    /// Fully connected widths between the convolution features and the latent (`conv1d`, `cnn`).
+    pub fc: Vec<usize>,
+    /// Decoder output activation.
+    pub output: OutputActivation,
     /// Last encoder layer with exactly orthonormal rows and no bias (else a plain Linear).
     pub orthogonal: bool,
     /// Batch norm on the latent.
@@ -51,6 +85,10 @@ impl Default for AutoencoderConfig {
             layers: 5,
             activation: Activation::Relu,
             batch_norm: true,
+            channels: vec![16, 32, 64],
+            kernel: 3,
+            fc: vec![128, 32],
+            output: OutputActivation::Identity,
             orthogonal: true,
             latent_norm: true,
         }
@@ -78,12 +116,13 @@ pub fn build(
 ) -> Result<Box<dyn Autoencoder>> {
     Ok(match cfg.kind {
         Kind::Mlp => Box::new(MlpAutoencoder::new(cfg, obs, s)?),
+        Kind::Conv1d | Kind::Cnn => Box::new(super::cnn::ConvAutoencoder::new(cfg, obs, s)?),
         Kind::Identity => Box::new(Identity { obs: obs.to_vec() }),
     })
 }
 
 /// Flattens `[n, obs..]` to `[n, Π obs]`.
-fn flatten_obs(x: &Tensor) -> Result<Tensor> {
+pub(crate) fn flatten_obs(x: &Tensor) -> Result<Tensor> {
     let n = x.dim(0)?;
     x.reshape((n, x.elem_count() / n.max(1)))
 }
@@ -111,9 +150,36 @@ impl Autoencoder for Identity {
 }
 
 /// Last encoder layer: orthogonal (bias-free) or plain.
-enum Head {
+pub(crate) enum Head {
     Orthogonal(Orthogonal),
     Linear(Linear),
+}
+
+impl Head {
+    /// An orthogonal or plain (biased) map `inp → out` in scope `s`.
+    pub(crate) fn new(s: &mut Scope, orthogonal: bool, inp: usize, out: usize) -> Result<Self> {
+        Ok(if orthogonal {
+            Head::Orthogonal(Orthogonal::new(s, inp, out)?)
+        } else {
+            Head::Linear(Linear::new(s, inp, out, true)?)
+        })
+    }
+
+    /// The weight `[out, inp]`.
+    fn weight(&self) -> Result<Tensor> {
+        match self {
+            Head::Orthogonal(o) => o.weight(),
+            Head::Linear(l) => Ok(l.weight.as_tensor().clone()),
+        }
+    }
+
+    /// Applies the layer.
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Head::Orthogonal(o) => o.forward(x),
+            Head::Linear(l) => l.forward(x),
+        }
+    }
 }
 
 /// The MLP autoencoder of the reference.
@@ -125,6 +191,7 @@ pub struct MlpAutoencoder {
     latent_norm: Option<BatchNorm>,
     decoder: Vec<Layer>,
     output: Linear,
+    output_act: OutputActivation,
 }
 
 impl MlpAutoencoder {
@@ -148,16 +215,7 @@ impl MlpAutoencoder {
         };
         let mut es = s.pp("encoder");
         let encoder = hidden_layers(&mut es, spec(inp, cfg.batch_norm))?;
-        let head = if cfg.orthogonal {
-            Head::Orthogonal(Orthogonal::new(&mut es.pp("head"), cfg.hidden, cfg.latent)?)
-        } else {
-            Head::Linear(Linear::new(
-                &mut es.pp("head"),
-                cfg.hidden,
-                cfg.latent,
-                true,
-            )?)
-        };
+        let head = Head::new(&mut es.pp("head"), cfg.orthogonal, cfg.hidden, cfg.latent)?;
         let latent_norm = if cfg.latent_norm {
             Some(BatchNorm::new(&mut es.pp("norm"), cfg.latent)?)
         } else {
@@ -174,6 +232,7 @@ impl MlpAutoencoder {
             latent_norm,
             decoder,
             output,
+            output_act: cfg.output,
         })
     }
 }
@@ -181,19 +240,18 @@ impl MlpAutoencoder {
 impl Autoencoder for MlpAutoencoder {
     fn encode(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let h = forward_all(&self.encoder, &flatten_obs(x)?, train)?;
-        let z = match &self.head {
-            Head::Orthogonal(o) => o.forward(&h)?,
-            Head::Linear(l) => l.forward(&h)?,
-        };
+        let z = self.head.forward(&h)?;
         match &self.latent_norm {
             Some(bn) => bn.forward(&z, train),
             None => Ok(z),
         }
     }
     fn decode(&self, z: &Tensor, train: bool) -> Result<Tensor> {
-        let y = self
-            .output
-            .forward(&forward_all(&self.decoder, z, train)?)?;
+        let y = self.output_act.apply(&self.output.forward(&forward_all(
+            &self.decoder,
+            z,
+            train,
+        )?)?)?;
         let mut shape = vec![z.dim(0)?];
         shape.extend(&self.obs);
         y.reshape(shape)
@@ -203,15 +261,8 @@ impl Autoencoder for MlpAutoencoder {
     }
     fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
         let (h, dh) = forward_jvp_all(&self.encoder, &flatten_obs(x)?, &flatten_obs(v)?)?;
-        let w = match &self.head {
-            Head::Orthogonal(o) => o.weight()?,
-            Head::Linear(l) => l.weight.as_tensor().clone(),
-        };
-        let z = match &self.head {
-            Head::Orthogonal(o) => o.forward(&h)?,
-            Head::Linear(l) => l.forward(&h)?,
-        };
-        let dz = super::linear::linear(&dh, &w, None)?;
+        let z = self.head.forward(&h)?;
+        let dz = super::linear::linear(&dh, &self.head.weight()?, None)?;
         match &self.latent_norm {
             Some(bn) => Ok((bn.forward(&z, false)?, dz.broadcast_mul(&bn.eval_scale()?)?)),
             None => Ok((z, dz)),
@@ -223,7 +274,9 @@ impl Autoencoder for MlpAutoencoder {
 mod tests {
     use super::*;
     use crate::nn::params::Params;
-    use crate::testing::{grad_check, grad_check_var, max_abs_diff, randn_like};
+    use crate::testing::{
+        encoder_jvp_error, grad_check, grad_check_var, randn_like, randomize_norms,
+    };
     use candle_core::{DType, Device};
 
     fn small(kind: Kind) -> (Params, Box<dyn Autoencoder>) {
@@ -278,33 +331,10 @@ mod tests {
             let mut p = Params::new(DType::F64, &Device::Cpu);
             let mut rng = crate::rng::stream(4, "t");
             let ae = build(&cfg, &[3], &mut p.scope("ae", &mut rng)).unwrap();
-            // Non-trivial running statistics and affine parameters.
-            for (name, v) in p.buffers().iter().chain(p.vars()) {
-                if name.contains("norm") {
-                    let r = randn_like(v.dims(), 0.5, name.len() as u64).unwrap();
-                    let base = if name.ends_with("running_var") || name.ends_with("weight") {
-                        1.0
-                    } else {
-                        0.0
-                    };
-                    v.set(&r.affine(1.0, base).unwrap()).unwrap();
-                }
-            }
+            randomize_norms(&p).unwrap();
             let x = randn_like(&[5, 3], 1.0, 8).unwrap();
             let v = randn_like(&[5, 3], 1.0, 9).unwrap();
-            let (z, dz) = ae.encode_jvp(&x, &v).unwrap();
-            let z0 = ae.encode(&x, false).unwrap();
-            let same = max_abs_diff(&z, &z0);
-            assert!(same < 1e-14, "{act:?} value {same:e}");
-            let h = 1e-6;
-            let zp = ae
-                .encode(&(&x + (&v * h).unwrap()).unwrap(), false)
-                .unwrap();
-            let zm = ae
-                .encode(&(&x - (&v * h).unwrap()).unwrap(), false)
-                .unwrap();
-            let fd = ((zp - zm).unwrap() / (2.0 * h)).unwrap();
-            let err = max_abs_diff(&fd, &dz);
+            let err = encoder_jvp_error(ae.as_ref(), &x, &v).unwrap();
             assert!(err < 1e-7, "{act:?} jvp {err:e}");
         }
     }

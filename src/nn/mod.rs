@@ -4,6 +4,8 @@
 pub mod adam;
 pub mod autoencoder;
 pub mod batch_norm;
+pub mod cnn;
+pub mod conv;
 pub mod discriminator;
 pub mod fused;
 pub mod linear;

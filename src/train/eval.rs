@@ -166,7 +166,8 @@ pub fn evaluate(model: &LaLiGan, exp: &Experiment, val: &Split) -> Result<Scores
     let mut at = 0;
     for ((d, gens), b) in blocks.iter().zip(&model.rep.blocks) {
         let d = *d;
-        let cv = if at + d <= k {
+        // A score of motion along orbits: undefined for static samples (one step each).
+        let cv = if at + d <= k && steps > 1 {
             let trajs: Vec<Vec<f64>> = scores
                 .latents
                 .iter()

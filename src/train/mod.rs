@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod eval;
 pub mod model;
+pub mod orbits;
 pub mod report;
 pub mod run;
 pub mod step;

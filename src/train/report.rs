@@ -201,6 +201,9 @@ pub struct Summary {
     pub final_losses: std::collections::BTreeMap<String, f64>,
     pub seed: u64,
     pub recipe: String,
+    /// Double bump only: per generator, how well its orbit acts as a cyclic shift of one bump.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bump_shift: Option<Vec<super::orbits::BumpShift>>,
 }
 
 impl Summary {
@@ -229,6 +232,7 @@ impl Summary {
                 .collect(),
             seed: exp.seed,
             recipe: exp.data.recipe.clone(),
+            bump_shift: None,
         }
     }
 }
@@ -343,6 +347,14 @@ pub fn plots(
                 .xlabel(&format!("z{at}"))
                 .ylabel(&format!("z{}", at + 1))
                 .equal_aspect(true);
+            if trajs.iter().all(|tr| tr.len() == *d) {
+                // Static samples: the latents as a cloud, with the orbits of a few of them.
+                let xs: Vec<f64> = trajs.iter().take(2000).map(|p| p[0]).collect();
+                let ys: Vec<f64> = trajs.iter().take(2000).map(|p| p[1]).collect();
+                ax.scatter(&xs, &ys, None)
+                    .color(PALETTE[0])
+                    .marker_size(1.5);
+            }
             for (t, tr) in trajs.iter().enumerate().take(10) {
                 let color = PALETTE[t % PALETTE.len()];
                 let xs: Vec<f64> = tr.chunks(*d).map(|p| p[0]).collect();

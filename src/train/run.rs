@@ -2,6 +2,7 @@
 //! batch, evaluation and thresholding after each epoch, atomic checkpoints, exact resume, clean stops.
 
 use super::eval::{self, Scores};
+use super::orbits;
 use super::report::{self, Row};
 use super::{LaLiGan, Trainer};
 use crate::checkpoint::{self, Checkpoint, MODEL_FORMAT, STATE_FORMAT};
@@ -228,25 +229,43 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
             save(&trainer, out, exp, &config_text, &pos)?;
         }
         if last {
-            return finish(&trainer.model, exp, out, &rows, &scores)
+            return finish(&trainer.model, exp, out, &rows, &scores, &val)
                 .map(|s| Outcome::Finished(Box::new(s)));
         }
     }
     // Resumed a finished run: report it again.
     let scores = eval::evaluate(&trainer.model, exp, &val)?;
-    finish(&trainer.model, exp, out, &rows, &scores).map(|s| Outcome::Finished(Box::new(s)))
+    finish(&trainer.model, exp, out, &rows, &scores, &val).map(|s| Outcome::Finished(Box::new(s)))
 }
 
+/// Validation signals scored for the double bump's shifts.
+const BUMP_SAMPLES: usize = 50;
+
+/// summary.json and the plots of a finished run, including the decoded orbits through the first
+/// validation observation (orbits.png) and, for the double bump, the shift scores.
 fn finish(
     model: &LaLiGan,
     exp: &Experiment,
     out: &Path,
     rows: &[Row],
     scores: &Scores,
+    val: &Split,
 ) -> Result<report::Summary> {
-    let summary = report::Summary::new(exp, rows, scores);
+    let mut summary = report::Summary::new(exp, rows, scores);
+    let obs_len = val.obs_len();
+    let picks = eval::evenly(val.trajectories() * val.steps(), BUMP_SAMPLES);
+    let signals: Vec<f32> = picks
+        .iter()
+        .flat_map(|&i| val.x[i * obs_len..(i + 1) * obs_len].to_vec())
+        .collect();
+    summary.bump_shift = orbits::bump_shifts(model, exp, scores, &signals)?;
     report::write_summary(&out.join("summary.json"), &summary)?;
     report::plots(model, exp, out, rows, scores)?;
+    if let Some(base) = scores.latents.first() {
+        let k = model.ae.latent_dim();
+        let decoded = orbits::decoded_orbits(model, exp, scores, &base[..k])?;
+        orbits::orbits_png(&val.shape[2..], &decoded, out)?;
+    }
     Ok(summary)
 }
 

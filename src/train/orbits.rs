@@ -1,0 +1,252 @@
+//! What the learned group does to observations: a validation latent moved along the one-parameter
+//! subgroup exp(tL) of each generator and decoded (`orbits.png`), and for the double bump how close
+//! each decoded signal is to the input with one bump cyclically shifted and the other left in place.
+
+use super::eval::{decode_all, Scores};
+use super::model::LaLiGan;
+use crate::config::experiment::Experiment;
+use crate::data::recipe::{DoubleBump, Recipe, System};
+use crate::data::systems::double_bump;
+use crate::error::Result;
+use crate::metrics;
+use crate::plot::{Colormap, Figure, PALETTE};
+use serde::Serialize;
+use std::path::Path;
+
+/// Points along each orbit.
+pub const ORBIT_POINTS: usize = 8;
+
+/// One generator's orbit through a base latent, decoded.
+pub struct DecodedOrbit {
+    /// "block i channel c".
+    pub name: String,
+    /// `ORBIT_POINTS` observations, flattened.
+    pub frames: Vec<f32>,
+}
+
+/// The decoded orbits through `base` (one latent of `latent_dim` values) of every generator of every
+/// block whose first copy lies in one observation's latent. The group acts about `center` (the origin
+/// with `keep_center`, else the mean validation latent), as in training.
+pub fn decoded_orbits(
+    model: &LaLiGan,
+    exp: &Experiment,
+    scores: &Scores,
+    base: &[f64],
+) -> Result<Vec<DecodedOrbit>> {
+    let k = model.ae.latent_dim();
+    let blocks = super::eval::block_generators(model)?;
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (i, ((d, gens), b)) in blocks.iter().zip(&model.rep.blocks).enumerate() {
+        let d = *d;
+        if at + d <= k {
+            let center = if exp.lie.keep_center {
+                vec![0.0; d]
+            } else {
+                let trajs: Vec<Vec<f64>> = scores
+                    .latents
+                    .iter()
+                    .map(|tr| tr.chunks(k).flat_map(|p| p[at..at + d].to_vec()).collect())
+                    .collect();
+                metrics::mean_point(&trajs, d)
+            };
+            let z0: Vec<f64> = base[at..at + d]
+                .iter()
+                .zip(&center)
+                .map(|(z, c)| z - c)
+                .collect();
+            for (c, l) in gens.iter().enumerate() {
+                let orbit = metrics::orbit(l, d, &z0, ORBIT_POINTS);
+                let latents: Vec<f64> = orbit
+                    .chunks(d)
+                    .flat_map(|p| {
+                        let mut z = base.to_vec();
+                        for j in 0..d {
+                            z[at + j] = p[j] + center[j];
+                        }
+                        z
+                    })
+                    .collect();
+                out.push(DecodedOrbit {
+                    name: format!("block {i} channel {c}"),
+                    frames: decode_all(model, &latents)?,
+                });
+            }
+        }
+        at += b.block.copies * d;
+    }
+    Ok(out)
+}
+
+/// How an observation shape is drawn.
+#[derive(Clone, Copy)]
+enum View {
+    /// `[h, w]` or `[c, h, w]` (other than 3 channels: the first one): an image.
+    Gray(usize, usize),
+    /// `[3, h, w]`: colour planes.
+    Rgb(usize, usize),
+    /// `[l]` or `[c, l]` (a few channels, the first drawn) with more than 16 samples: a curve.
+    Signal(usize),
+}
+
+fn view(obs: &[usize]) -> Option<View> {
+    match *obs {
+        [3, h, w] => Some(View::Rgb(h, w)),
+        [_, h, w] => Some(View::Gray(h, w)),
+        [h, w] if h > 4 && w > 4 => Some(View::Gray(h, w)),
+        [_, l] | [l] if l > 16 => Some(View::Signal(l)),
+        _ => None,
+    }
+}
+
+/// `orbits.png`: per generator, the decoded observations along its orbit (images in a row, or signals
+/// overlaid). Returns false when observations are too small to be worth drawing (the latent plot
+/// shows those).
+pub fn orbits_png(obs: &[usize], orbits: &[DecodedOrbit], out: &Path) -> Result<bool> {
+    let Some(v) = view(obs) else {
+        return Ok(false);
+    };
+    if orbits.is_empty() {
+        return Ok(false);
+    }
+    let obs_len: usize = obs.iter().product();
+    let title = "decoded observations along the orbit exp(tL)·z of each generator";
+    let fig = match v {
+        View::Gray(h, w) | View::Rgb(h, w) => {
+            let mut fig = Figure::new(orbits.len(), ORBIT_POINTS)
+                .title(title)
+                .panel_size(160, 160);
+            for (r, o) in orbits.iter().enumerate() {
+                for (c, px) in o.frames.chunks(obs_len).enumerate() {
+                    let caption = format!("{} t{c}", o.name);
+                    match v {
+                        View::Rgb(..) => fig.image_rgb_planar(r, c, px, h, w, &caption),
+                        // Multi-channel images other than RGB: the first channel.
+                        _ => fig.image(r, c, &px[..h * w], h, w, &caption, Colormap::Viridis),
+                    };
+                }
+            }
+            fig
+        }
+        View::Signal(l) => {
+            let mut fig = Figure::new(1, orbits.len())
+                .title(title)
+                .panel_size(460, 340);
+            let xs: Vec<f64> = (0..l).map(|i| i as f64).collect();
+            for (c, o) in orbits.iter().enumerate() {
+                let ax = fig.axes(0, c).title(&o.name).xlabel("sample").legend(false);
+                for (t, sig) in o.frames.chunks(obs_len).enumerate() {
+                    ax.line(&xs, &sig[..l], None)
+                        .color(PALETTE[t % PALETTE.len()]);
+                }
+            }
+            fig
+        }
+    };
+    fig.save(&out.join("orbits.png"))
+        .map_err(|e| data_err!("{e}"))?;
+    Ok(true)
+}
+
+/// For one generator of the double bump: how its orbit acts on decoded signals.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BumpShift {
+    /// "block i channel c".
+    pub generator: String,
+    /// The bump whose cyclic shifts best explain the decoded signals: "rectangle" or "triangle".
+    pub bump: String,
+    /// Mean over samples and orbit points of ‖x̂ − x_s‖/‖x_s‖, where x_s is the input with that bump
+    /// shifted by the best s and the other bump in place.
+    pub distance: f64,
+    /// Mean number of distinct best shifts along one orbit (out of `ORBIT_POINTS`): near that count
+    /// when the bump travels around the circle, 1 when the generator does nothing.
+    pub distinct_shifts: f64,
+}
+
+/// The bump shifts (rectangle shift, triangle shift) of a noiseless double-bump signal.
+fn locate(r: &DoubleBump, x: &[f32]) -> (usize, usize) {
+    let mut buf = vec![0.0f32; r.length];
+    let mut best = (f64::INFINITY, 0, 0);
+    for a in 0..r.length {
+        for b in 0..r.length {
+            double_bump::signal(r, a, b, &mut buf);
+            let e: f64 = buf
+                .iter()
+                .zip(x)
+                .map(|(p, q)| ((p - q) as f64).powi(2))
+                .sum();
+            if e < best.0 {
+                best = (e, a, b);
+            }
+        }
+    }
+    (best.1, best.2)
+}
+
+/// The double-bump shift scores of each generator over `samples` validation signals: each signal is
+/// encoded, moved along every generator's orbit, decoded and compared with every cyclic shift of one
+/// bump (the other kept where it was). None when the recipe is not a double bump.
+pub fn bump_shifts(
+    model: &LaLiGan,
+    exp: &Experiment,
+    scores: &Scores,
+    signals: &[f32],
+) -> Result<Option<Vec<BumpShift>>> {
+    let recipe = Recipe::resolve(&exp.data.recipe, &exp.data.recipe_set)?;
+    let Ok(System::DoubleBump(r)) = recipe.system() else {
+        return Ok(None);
+    };
+    let n = r.length;
+    let k = model.ae.latent_dim();
+    let latents = super::eval::encode_all(model, signals, n)?;
+    // Per generator and bump (0 rectangle, 1 triangle): distance sum, distinct-shift sum, count.
+    let mut acc: Vec<[(f64, f64); 2]> = Vec::new();
+    let mut names = Vec::new();
+    let mut target = vec![0.0f32; n];
+    let samples = signals.len() / n;
+    for (x, z) in signals.chunks(n).zip(latents.chunks(k)) {
+        let (a, b) = locate(r, x);
+        let orbits = decoded_orbits(model, exp, scores, z)?;
+        if acc.is_empty() {
+            acc = vec![[(0.0, 0.0); 2]; orbits.len()];
+            names = orbits.iter().map(|o| o.name.clone()).collect();
+        }
+        for (g, o) in orbits.iter().enumerate() {
+            for (which, slot) in acc[g].iter_mut().enumerate() {
+                let mut seen = std::collections::BTreeSet::new();
+                for xhat in o.frames.chunks(n) {
+                    let mut best = (f64::INFINITY, 0);
+                    for s in 0..n {
+                        let (sa, sb) = if which == 0 { (s, b) } else { (a, s) };
+                        double_bump::signal(r, sa, sb, &mut target);
+                        let (e, t) = xhat.iter().zip(&target).fold((0.0, 0.0), |(e, t), (p, q)| {
+                            (e + ((p - q) as f64).powi(2), t + (*q as f64).powi(2))
+                        });
+                        let d = (e / t.max(1e-12)).sqrt();
+                        if d < best.0 {
+                            best = (d, s);
+                        }
+                    }
+                    slot.0 += best.0;
+                    seen.insert(best.1);
+                }
+                slot.1 += seen.len() as f64;
+            }
+        }
+    }
+    let per_point = (samples * ORBIT_POINTS).max(1) as f64;
+    Ok(Some(
+        acc.iter()
+            .zip(names)
+            .map(|(pair, generator)| {
+                let which = if pair[0].0 <= pair[1].0 { 0 } else { 1 };
+                BumpShift {
+                    generator,
+                    bump: ["rectangle", "triangle"][which].into(),
+                    distance: pair[which].0 / per_point,
+                    distinct_shifts: pair[which].1 / samples.max(1) as f64,
+                }
+            })
+            .collect(),
+    ))
+}
