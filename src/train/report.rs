@@ -64,7 +64,7 @@ impl Row {
         let t = &self.terms;
         format!(
             "epoch {}: recon {:.4e} gan {:.4} reg {:.4} chreg {:.4} disc {:.4} | val recon {:.4e} \
-             disc_acc {:.3} imag_ratio {:.4} skew_ratio {:.4} orbit_cv {:.4} | {:.1}s",
+             disc_acc {:.3}{} | {:.1}s",
             self.epoch,
             t[0],
             t[1],
@@ -73,9 +73,16 @@ impl Row {
             t[4],
             self.val_recon_mse,
             self.disc_acc,
-            self.imag_ratio,
-            self.skew_ratio,
-            self.orbit_cv,
+            // Scores that do not apply (fixed generators, static samples) are left out.
+            [
+                ("imag_ratio", self.imag_ratio),
+                ("skew_ratio", self.skew_ratio),
+                ("orbit_cv", self.orbit_cv)
+            ]
+            .iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(n, v)| format!(" {n} {v:.4}"))
+            .collect::<String>(),
             self.seconds
         )
     }

@@ -197,7 +197,8 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
         }
         bar.finish_and_clear();
         let e = pos.epoch + 1;
-        if exp.lie.threshold_every > 0 && e % exp.lie.threshold_every == 0 {
+        let learnable = trainer.model.rep.blocks.iter().any(|b| b.learnable);
+        if learnable && exp.lie.threshold_every > 0 && e % exp.lie.threshold_every == 0 {
             let active = trainer.model.rep.threshold(exp.lie.threshold)?;
             log.line(&format!(
                 "epoch {e}: thresholding at {} leaves {active} active generator entries",
