@@ -7,6 +7,7 @@ use super::model::LaLiGan;
 use crate::config::experiment::Experiment;
 use crate::data::recipe::{DoubleBump, Recipe, System};
 use crate::data::systems::double_bump;
+use crate::data::Split;
 use crate::error::Result;
 use crate::metrics;
 use crate::plot::{Colormap, Figure, PALETTE};
@@ -183,20 +184,28 @@ fn locate(r: &DoubleBump, x: &[f32]) -> (usize, usize) {
     (best.1, best.2)
 }
 
-/// The double-bump shift scores of each generator over `samples` validation signals: each signal is
-/// encoded, moved along every generator's orbit, decoded and compared with every cyclic shift of one
-/// bump (the other kept where it was). None when the recipe is not a double bump.
+/// Validation signals scored for the double bump's shifts.
+const BUMP_SAMPLES: usize = 50;
+
+/// The double-bump shift scores of each generator over [`BUMP_SAMPLES`] evenly spaced validation
+/// signals: each is encoded, moved along every generator's orbit, decoded and compared with every
+/// cyclic shift of one bump (the other kept where it was). None when the recipe is not a double bump.
 pub fn bump_shifts(
     model: &LaLiGan,
     exp: &Experiment,
     scores: &Scores,
-    signals: &[f32],
+    val: &Split,
 ) -> Result<Option<Vec<BumpShift>>> {
     let recipe = Recipe::resolve(&exp.data.recipe, &exp.data.recipe_set)?;
     let Ok(System::DoubleBump(r)) = recipe.system() else {
         return Ok(None);
     };
     let n = r.length;
+    let signals: Vec<f32> = super::eval::evenly(val.trajectories() * val.steps(), BUMP_SAMPLES)
+        .iter()
+        .flat_map(|&i| val.x[i * n..(i + 1) * n].to_vec())
+        .collect();
+    let signals = &signals[..];
     let k = model.ae.latent_dim();
     let latents = super::eval::encode_all(model, signals, n)?;
     // Per generator and bump (0 rectangle, 1 triangle): distance sum, distinct-shift sum, count.

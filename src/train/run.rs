@@ -239,9 +239,6 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
     finish(&trainer.model, exp, out, &rows, &scores, &val).map(|s| Outcome::Finished(Box::new(s)))
 }
 
-/// Validation signals scored for the double bump's shifts.
-const BUMP_SAMPLES: usize = 50;
-
 /// summary.json and the plots of a finished run, including the decoded orbits through the first
 /// validation observation (orbits.png) and, for the double bump, the shift scores.
 fn finish(
@@ -253,13 +250,7 @@ fn finish(
     val: &Split,
 ) -> Result<report::Summary> {
     let mut summary = report::Summary::new(exp, rows, scores);
-    let obs_len = val.obs_len();
-    let picks = eval::evenly(val.trajectories() * val.steps(), BUMP_SAMPLES);
-    let signals: Vec<f32> = picks
-        .iter()
-        .flat_map(|&i| val.x[i * obs_len..(i + 1) * obs_len].to_vec())
-        .collect();
-    summary.bump_shift = orbits::bump_shifts(model, exp, scores, &signals)?;
+    summary.bump_shift = orbits::bump_shifts(model, exp, scores, val)?;
     report::write_summary(&out.join("summary.json"), &summary)?;
     report::plots(model, exp, out, rows, scores)?;
     if let Some(base) = scores.latents.first() {
