@@ -84,6 +84,15 @@ fn map_chunks<T: candle_core::WithDType>(
     Ok(out)
 }
 
+/// Each validation trajectory's latents restricted to one block's `d` coordinates at offset `at`.
+pub fn block_latents(scores: &Scores, k: usize, at: usize, d: usize) -> Vec<Vec<f64>> {
+    scores
+        .latents
+        .iter()
+        .map(|tr| tr.chunks(k).flat_map(|p| p[at..at + d].to_vec()).collect())
+        .collect()
+}
+
 /// Evenly spaced picks of at most `max` out of `n` (all when `max` is 0).
 pub fn evenly(n: usize, max: usize) -> Vec<usize> {
     if max == 0 || n <= max {
@@ -168,11 +177,7 @@ pub fn evaluate(model: &LaLiGan, exp: &Experiment, val: &Split) -> Result<Scores
         let d = *d;
         // A score of motion along orbits: undefined for static samples (one step each).
         let cv = if at + d <= k && steps > 1 {
-            let trajs: Vec<Vec<f64>> = scores
-                .latents
-                .iter()
-                .map(|tr| tr.chunks(k).flat_map(|p| p[at..at + d].to_vec()).collect())
-                .collect();
+            let trajs = block_latents(&scores, k, at, d);
             let refs: Vec<&[f64]> = gens.iter().map(Vec::as_slice).collect();
             let (q, _) = metrics::invariant_form(&refs, d);
             let c = metrics::mean_point(&trajs, d);

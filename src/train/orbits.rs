@@ -2,7 +2,7 @@
 //! subgroup exp(tL) of each generator and decoded (`orbits.png`), and for the double bump how close
 //! each decoded signal is to the input with one bump cyclically shifted and the other left in place.
 
-use super::eval::{decode_all, Scores};
+use super::eval::{block_latents, decode_all, Scores};
 use super::model::LaLiGan;
 use crate::config::experiment::Experiment;
 use crate::data::recipe::{DoubleBump, Recipe, System};
@@ -41,16 +41,7 @@ pub fn decoded_orbits(
     for (i, ((d, gens), b)) in blocks.iter().zip(&model.rep.blocks).enumerate() {
         let d = *d;
         if at + d <= k {
-            let center = if exp.lie.keep_center {
-                vec![0.0; d]
-            } else {
-                let trajs: Vec<Vec<f64>> = scores
-                    .latents
-                    .iter()
-                    .map(|tr| tr.chunks(k).flat_map(|p| p[at..at + d].to_vec()).collect())
-                    .collect();
-                metrics::mean_point(&trajs, d)
-            };
+            let center = block_center(exp, &block_latents(scores, k, at, d), d);
             let z0: Vec<f64> = base[at..at + d]
                 .iter()
                 .zip(&center)
@@ -77,6 +68,16 @@ pub fn decoded_orbits(
         at += b.block.copies * d;
     }
     Ok(out)
+}
+
+/// The point a block's group acts about, as in training: the origin with `keep_center`, else the mean
+/// of the block's validation latents `trajs`.
+pub fn block_center(exp: &Experiment, trajs: &[Vec<f64>], d: usize) -> Vec<f64> {
+    if exp.lie.keep_center {
+        vec![0.0; d]
+    } else {
+        metrics::mean_point(trajs, d)
+    }
 }
 
 /// How an observation shape is drawn.

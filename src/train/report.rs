@@ -336,18 +336,8 @@ pub fn plots(
             )
             .panel_size(480, 440);
         for (col, (i, at, d, l)) in shown.iter().enumerate() {
-            let piece = |tr: &Vec<f64>| -> Vec<f64> {
-                tr.chunks(k)
-                    .flat_map(|p| p[*at..*at + *d].to_vec())
-                    .collect()
-            };
-            let trajs: Vec<Vec<f64>> = s.latents.iter().map(piece).collect();
-            // The group acts about the mean latent (or the origin with keep_center).
-            let c = if exp.lie.keep_center {
-                vec![0.0; *d]
-            } else {
-                metrics::mean_point(&trajs, *d)
-            };
+            let trajs = super::eval::block_latents(s, k, *at, *d);
+            let c = super::orbits::block_center(exp, &trajs, *d);
             let ax = fig
                 .axes(0, col)
                 .title(&format!("block {i}: z{} vs z{}", at, at + 1))
