@@ -7,8 +7,9 @@ use common::laligan;
 use serde_json::Value;
 use std::path::Path;
 
-/// Trains `models/<name>/config.toml` with `sets` (`key=value`) into `<tmp>/run`; returns the summary.
-fn train_tiny(name: &str, sets: &[&str], plots: &[&str]) -> Value {
+/// Trains `models/<name>/config.toml` with `sets` (`key=value`) into `<tmp>/run`; returns the summary and
+/// the training log.
+fn train_tiny(name: &str, sets: &[&str], plots: &[&str]) -> (Value, String) {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("models/{name}/config.toml"));
@@ -48,7 +49,7 @@ fn train_tiny(name: &str, sets: &[&str], plots: &[&str]) -> Value {
         s["imag_ratio"].as_array().unwrap().iter().all(finite),
         "{name}"
     );
-    s
+    (s, std::fs::read_to_string(run.join("train.log")).unwrap())
 }
 
 const RD: &str = r#"data.recipe_set=["reaction-diffusion.n=16", "reaction-diffusion.t_end=4.0"]"#;
@@ -65,7 +66,11 @@ fn with<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn reaction_diffusion_configs_train_tiny() {
-    for name in ["reaction-diffusion", "reaction-diffusion-3d"] {
+    for name in [
+        "reaction-diffusion",
+        "reaction-diffusion-3d",
+        "liegan-reaction-diffusion",
+    ] {
         let sets = with(
             &SMALL_MLP,
             &[
@@ -75,9 +80,20 @@ fn reaction_diffusion_configs_train_tiny() {
                 "train.eval_points=20",
             ],
         );
-        let s = train_tiny(name, &sets, &["orbits.png"]);
-        let latent = if name.ends_with("3d") { 3 } else { 2 };
+        let (s, log) = train_tiny(name, &sets, &["orbits.png"]);
+        let latent = match name {
+            "reaction-diffusion-3d" => 3,
+            "liegan-reaction-diffusion" => 10,
+            _ => 2,
+        };
         assert_eq!(s["generators"][0].as_array().unwrap().len(), latent);
+        if name.starts_with("liegan") {
+            // The fixed projection was fitted on the training frames before the first epoch.
+            assert!(
+                log.starts_with("pca: 10 components of 63 training"),
+                "{log}"
+            );
+        }
         // One validation trajectory: its orbit score is a number.
         assert!(s["orbit_cv"][0].as_f64().is_some_and(f64::is_finite), "{s}");
     }
@@ -97,7 +113,7 @@ fn pendulum_movie_config_trains_tiny() {
         "train.eval_windows=20",
         "train.eval_points=10",
     ];
-    let s = train_tiny("pendulum-movie", &sets, &["orbits.png"]);
+    let (s, _) = train_tiny("pendulum-movie", &sets, &["orbits.png"]);
     assert!(s["orbit_cv"][0].as_f64().is_some_and(f64::is_finite), "{s}");
 }
 
@@ -111,7 +127,7 @@ fn double_bump_config_trains_tiny_and_scores_the_shifts() {
         "discriminator.layers=2",
         "train.batch_size=32",
     ];
-    let s = train_tiny("double-bump", &sets, &["orbits.png"]);
+    let (s, _) = train_tiny("double-bump", &sets, &["orbits.png"]);
     // Fixed so(2) ⊕ so(2): no learnable generator, no orbit score for static samples.
     assert!(s["generators"].as_array().unwrap().is_empty());
     assert!(s["orbit_cv"].as_array().unwrap().iter().all(Value::is_null));
@@ -135,7 +151,7 @@ fn rotating_object_config_trains_tiny() {
         "discriminator.layers=2",
         "train.batch_size=16",
     ];
-    let s = train_tiny("rotating-object", &sets, &["orbits.png"]);
+    let (s, _) = train_tiny("rotating-object", &sets, &["orbits.png"]);
     assert!(s["generators"].as_array().unwrap().is_empty());
     assert!(s.get("bump_shift").is_none());
 }

@@ -6,6 +6,7 @@ pub mod dataset;
 pub mod file;
 pub mod import;
 pub mod inspect;
+pub mod pca;
 pub mod recipe;
 pub mod systems;
 pub mod windows;

@@ -3,12 +3,13 @@
 
 use super::{ForecastConfig, Inputs, Rollout};
 use crate::config::experiment::SindyConfig;
+use crate::data::pca::Pca;
 use crate::error::Result;
 use crate::ode::{self, Rhs, Solution, Tolerance};
 use crate::sindy::{discover, Library, SindyModel};
 use crate::train::eval::{decode_all, encode_all};
 use crate::train::LaLiGan;
-use nalgebra::{DMatrix, DVector, SymmetricEigen};
+use nalgebra::{DMatrix, DVector};
 
 /// What every method needs to know about the forecast.
 pub struct Context<'a> {
@@ -311,56 +312,28 @@ fn dmd(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
     } else {
         ctx.cfg.fit_points.min(2000)
     };
-    let picks = crate::train::eval::evenly(n * steps, cap);
-    let mut mu = DVector::<f64>::zeros(d);
-    for &i in &picks {
-        for (m, &v) in mu.iter_mut().zip(frame(i)) {
-            *m += v as f64 / picks.len() as f64;
-        }
-    }
-    let xc = DMatrix::from_fn(picks.len(), d, |r, c| frame(picks[r])[c] as f64 - mu[c]);
-    let (vals, basis) = if d <= picks.len() {
-        let e = SymmetricEigen::new(xc.transpose() * &xc);
-        (e.eigenvalues, e.eigenvectors)
+    let frames: Vec<&[f32]> = crate::train::eval::evenly(n * steps, cap)
+        .into_iter()
+        .map(frame)
+        .collect();
+    let max_modes = if ctx.cfg.dmd_modes > 0 {
+        ctx.cfg.dmd_modes
     } else {
-        // snapshot method: eigenvectors of Xc Xcᵀ mapped back through Xcᵀ
-        let e = SymmetricEigen::new(&xc * xc.transpose());
-        let u = xc.transpose() * &e.eigenvectors;
-        (e.eigenvalues, u)
+        20
     };
-    let mut order: Vec<usize> = (0..vals.len()).collect();
-    order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]));
-    let total: f64 = vals.iter().map(|v| v.max(0.0)).sum();
-    if total <= 0.0 {
+    let Some(pca) = Pca::fit(&frames, max_modes) else {
         return Ok(Outcome::Skipped(
             "the training observations do not vary".into(),
         ));
-    }
+    };
     let k = if ctx.cfg.dmd_modes > 0 {
-        ctx.cfg.dmd_modes.min(order.len())
+        pca.components.ncols()
     } else {
-        let mut acc = 0.0;
-        let mut k = 0;
-        for &i in &order {
-            acc += vals[i].max(0.0);
-            k += 1;
-            if acc >= 0.999 * total || k == 20 {
-                break;
-            }
-        }
-        k
+        pca.modes_for(0.999, 20)
     };
-    let mut u = DMatrix::<f64>::zeros(d, k);
-    for (j, &i) in order.iter().take(k).enumerate() {
-        let col = basis.column(i);
-        let norm = col.norm().max(1e-300);
-        u.set_column(j, &(col / norm));
-    }
-    let kept: f64 = order.iter().take(k).map(|&i| vals[i].max(0.0)).sum::<f64>() / total;
-    let coef = |x: &[f32]| -> DVector<f64> {
-        let xc = DVector::from_iterator(d, x.iter().zip(mu.iter()).map(|(&v, m)| v as f64 - m));
-        u.transpose() * xc
-    };
+    let kept = pca.kept(k);
+    let (mu, u) = (&pca.mean, pca.components.columns(0, k));
+    let coef = |x: &[f32]| pca.coefficients(x, k);
     // consecutive pairs within trajectories
     let pairs = crate::train::eval::evenly(n * (steps - 1), ctx.cfg.fit_points);
     let (mut xx, mut yx) = (DMatrix::<f64>::zeros(k, k), DMatrix::<f64>::zeros(k, k));
@@ -397,7 +370,7 @@ fn dmd(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
             let mut diverged = None;
             for step in 1..=ctx.horizon {
                 c = &a * c;
-                let xs = &mu + &u * &c;
+                let xs = mu + u * &c;
                 if xs.iter().any(|v| !v.is_finite()) {
                     diverged = Some(step as f64 * ctx.dt);
                     break;

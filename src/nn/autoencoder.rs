@@ -9,7 +9,8 @@ use super::linear::Linear;
 use super::mlp::{forward_all, forward_jvp_all, hidden_layers, Activation, Layer, MlpSpec};
 use super::orthogonal::Orthogonal;
 use super::params::Scope;
-use candle_core::{Result, Tensor};
+use crate::data::pca::Pca;
+use candle_core::{Result, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 /// Which autoencoder.
@@ -24,6 +25,10 @@ pub enum Kind {
     Cnn,
     /// z = x (flattened): the linear LieGAN baseline.
     Identity,
+    /// z = Uᵀ(x − μ)/s: a fixed projection on the `latent` leading principal components of the training
+    /// observations (s is one scale for all of them, so that the latent has unit mean variance). The
+    /// linear LieGAN baseline where the raw observations are too large for it.
+    Pca,
 }
 
 /// Non-linearity on the decoder's output.
@@ -52,7 +57,8 @@ impl OutputActivation {
 #[serde(deny_unknown_fields, default)]
 pub struct AutoencoderConfig {
     pub kind: Kind,
-    /// Latent dimension per observation (ignored by `identity`, whose latent is the observation).
+    /// Latent dimension per observation (ignored by `identity`, whose latent is the observation; the number
+    /// of principal components for `pca`).
     pub latent: usize,
     /// Width of the hidden layers (`mlp`).
     pub hidden: usize,
@@ -106,6 +112,11 @@ pub trait Autoencoder: Send + Sync {
     /// Eval-mode φ(x) and its directional derivative J_φ(x)·v along `v` (same shape as `x`), by
     /// forward mode (exact): the latent time derivative ż = J_φ(x)·ẋ.
     fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)>;
+    /// Sets the parts fitted to data rather than trained (the `pca` projection) from a sample of training
+    /// observations, before a new run starts; returns a line for the log. The others have none.
+    fn fit(&self, _frames: &[&[f32]]) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// Builds the autoencoder of `cfg` for observations of shape `obs` in scope `s`.
@@ -118,6 +129,7 @@ pub fn build(
         Kind::Mlp => Box::new(MlpAutoencoder::new(cfg, obs, s)?),
         Kind::Conv1d | Kind::Cnn => Box::new(super::cnn::ConvAutoencoder::new(cfg, obs, s)?),
         Kind::Identity => Box::new(Identity { obs: obs.to_vec() }),
+        Kind::Pca => Box::new(PcaProjection::new(cfg, obs, s)?),
     })
 }
 
@@ -146,6 +158,101 @@ impl Autoencoder for Identity {
     }
     fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
         Ok((flatten_obs(x)?, flatten_obs(v)?))
+    }
+}
+
+/// The fixed principal-component projection (`pca`): buffers `mean` `[d]`, `components` `[latent, d]`
+/// (orthonormal rows) and `scale` `[1]`, set by [`Autoencoder::fit`] and stored in checkpoints. They
+/// enter the graph detached: no gradient is ever computed for them.
+pub struct PcaProjection {
+    obs: Vec<usize>,
+    latent: usize,
+    mean: Var,
+    components: Var,
+    scale: Var,
+}
+
+impl PcaProjection {
+    /// Zero buffers, to be fitted or loaded.
+    pub fn new(cfg: &AutoencoderConfig, obs: &[usize], s: &mut Scope) -> Result<Self> {
+        let d: usize = obs.iter().product();
+        if cfg.latent == 0 || cfg.latent > d {
+            candle_core::bail!(
+                "autoencoder: pca needs 1 ≤ latent ≤ {d} (the observation size), found latent {}",
+                cfg.latent
+            );
+        }
+        Ok(Self {
+            obs: obs.to_vec(),
+            latent: cfg.latent,
+            mean: s.buffer("mean", &[d], 0.0)?,
+            components: s.buffer("components", &[cfg.latent, d], 0.0)?,
+            scale: s.buffer("scale", &[1], 1.0)?,
+        })
+    }
+}
+
+impl Autoencoder for PcaProjection {
+    fn encode(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+        let xc = flatten_obs(x)?.broadcast_sub(&self.mean.as_tensor().detach())?;
+        xc.matmul(&self.components.as_tensor().detach().t()?)?
+            .broadcast_div(&self.scale.as_tensor().detach())
+    }
+    fn decode(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
+        let x = z
+            .broadcast_mul(&self.scale.as_tensor().detach())?
+            .matmul(&self.components.as_tensor().detach())?
+            .broadcast_add(&self.mean.as_tensor().detach())?;
+        let mut shape = vec![z.dim(0)?];
+        shape.extend(&self.obs);
+        x.reshape(shape)
+    }
+    fn latent_dim(&self) -> usize {
+        self.latent
+    }
+    fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        let dz = flatten_obs(v)?
+            .matmul(&self.components.as_tensor().detach().t()?)?
+            .broadcast_div(&self.scale.as_tensor().detach())?;
+        Ok((self.encode(x, false)?, dz))
+    }
+    fn fit(&self, frames: &[&[f32]]) -> Result<Option<String>> {
+        let d = self.mean.dim(0)?;
+        if let Some(f) = frames.iter().find(|f| f.len() != d) {
+            candle_core::bail!(
+                "pca: observations of {} values, the projection expects {d}",
+                f.len()
+            );
+        }
+        let Some(pca) = Pca::fit(frames, self.latent) else {
+            candle_core::bail!("pca: the training observations do not vary");
+        };
+        let k = pca.components.ncols();
+        if k < self.latent || pca.variances[k - 1] <= 0.0 {
+            candle_core::bail!(
+                "pca: the {} training observations span fewer than latent = {} directions",
+                frames.len(),
+                self.latent
+            );
+        }
+        let scale = (pca.variances[..k].iter().sum::<f64>() / k as f64).sqrt();
+        let (dt, dev) = (self.mean.dtype(), self.mean.device());
+        let rows = pca.components.transpose(); // [k, d], row-major below
+        let comp: Vec<f64> = (0..k)
+            .flat_map(|i| rows.row(i).iter().copied().collect::<Vec<_>>())
+            .collect();
+        self.mean
+            .set(&Tensor::from_slice(pca.mean.as_slice(), d, dev)?.to_dtype(dt)?)?;
+        self.components
+            .set(&Tensor::from_vec(comp, (k, d), dev)?.to_dtype(dt)?)?;
+        self.scale
+            .set(&Tensor::from_vec(vec![scale], 1, dev)?.to_dtype(dt)?)?;
+        Ok(Some(format!(
+            "pca: {k} components of {} training observations keep {:.2}% of the variance; latent \
+             scale {scale:.4}",
+            frames.len(),
+            100.0 * pca.kept(k)
+        )))
     }
 }
 
@@ -348,5 +455,70 @@ mod tests {
         assert_eq!(ae.latent_dim(), 3);
         assert_eq!(y.to_vec2::<f64>().unwrap(), x.to_vec2::<f64>().unwrap());
         assert!(p.vars().is_empty());
+    }
+
+    #[test]
+    fn pca_projects_on_the_fitted_components_and_decodes_what_it_spans() {
+        let cfg = AutoencoderConfig {
+            kind: Kind::Pca,
+            latent: 2,
+            ..Default::default()
+        };
+        let mut p = Params::new(DType::F64, &Device::Cpu);
+        let mut rng = crate::rng::stream(4, "t");
+        let ae = build(&cfg, &[2, 3], &mut p.scope("ae", &mut rng)).unwrap();
+        assert!(p.vars().is_empty() && p.buffers().contains_key("ae.components"));
+        // Frames μ + a·u + b·v on a plane of R⁶: decoding the encoding gives them back.
+        let (u, v) = (
+            [1.0, 0.0, 2.0, 0.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0, 0.0, -1.0, 3.0],
+        );
+        let frames: Vec<Vec<f32>> = (0..40)
+            .map(|i| {
+                let t = i as f64 * 0.7;
+                (0..6)
+                    .map(|j| (0.5 + t.sin() * u[j] + 0.3 * (2.0 * t).cos() * v[j]) as f32)
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f32]> = frames.iter().map(|f| f.as_slice()).collect();
+        let line = ae.fit(&refs).unwrap().unwrap();
+        assert!(line.contains("100.00%"), "{line}");
+        let flat: Vec<f64> = frames[..5].iter().flatten().map(|&v| v as f64).collect();
+        let x = Tensor::from_vec(flat, (5, 2, 3), &Device::Cpu).unwrap();
+        let z = ae.encode(&x, true).unwrap();
+        assert_eq!(z.dims(), &[5, 2]);
+        let y = ae.decode(&z, false).unwrap();
+        let err = (y - &x).unwrap().abs().unwrap().max_all().unwrap();
+        assert!(err.to_scalar::<f64>().unwrap() < 1e-5);
+        // The latent of the whole sample has unit mean variance.
+        let all: Vec<f64> = frames.iter().flatten().map(|&v| v as f64).collect();
+        let z = ae
+            .encode(
+                &Tensor::from_vec(all, (40, 6), &Device::Cpu).unwrap(),
+                false,
+            )
+            .unwrap();
+        let var = z
+            .sqr()
+            .unwrap()
+            .mean_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        assert!((var - 1.0).abs() < 1e-6, "{var}");
+        // Gradients through the fixed maps, and the exact jvp.
+        let x = randn_like(&[3, 2, 3], 1.0, 2).unwrap();
+        let r = randn_like(&[3, 2, 3], 1.0, 3).unwrap();
+        let err = grad_check(&x, 1e-5, |x| {
+            ae.decode(&ae.encode(x, true)?, true)?.mul(&r)?.sum_all()
+        })
+        .unwrap();
+        assert!(err < 1e-7, "input {err:e}");
+        let err = encoder_jvp_error(ae.as_ref(), &x, &r).unwrap();
+        assert!(err < 1e-7, "jvp {err:e}");
+        // A sample that spans fewer directions than the latent is refused.
+        let e = ae.fit(&refs[..1]).unwrap_err().to_string();
+        assert!(e.contains("do not vary"), "{e}");
     }
 }

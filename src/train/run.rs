@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Files of a run folder.
 pub const MODEL_FILE: &str = "model.safetensors";
 pub const STATE_FILE: &str = "training_state.safetensors";
+/// Training frames an autoencoder's data-fitted parts (the `pca` projection) are fitted on, at most.
+const FIT_FRAMES: usize = 2000;
 
 /// How a run ended.
 #[derive(Debug)]
@@ -99,14 +101,28 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
     let mut trainer = Trainer::new(model, &exp.train)?;
     let config_text = crate::config::to_toml(exp)?;
 
+    let mut fitted = None;
     let (mut pos, mut rows) = if resume {
         load(&mut trainer, out, &config_text)?
     } else {
         prepare_folder(out, start == Start::Replace)?;
+        // Fixed data-fitted parts of the autoencoder, from evenly spaced training frames.
+        let frames: Vec<&[f32]> = eval::evenly(n_traj * train.steps(), FIT_FRAMES)
+            .into_iter()
+            .map(|i| &train.x[i * obs_len..(i + 1) * obs_len])
+            .collect();
+        fitted = trainer
+            .model
+            .ae
+            .fit(&frames)
+            .map_err(|e| config_err!("[autoencoder]: {e}"))?;
         (Position::default(), Vec::new())
     };
     crate::io::write_atomic(&out.join("config.toml"), config_text.as_bytes())?;
     let log = report::Log::open(&out.join("train.log"), resume)?;
+    if let Some(line) = fitted {
+        log.line(&line)?;
+    }
     log.line(&format!(
         "{} windows of {} × {:?} from {n_traj} training trajectories; batch {}, {} epochs{}",
         index.len(),
