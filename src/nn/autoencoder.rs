@@ -237,14 +237,12 @@ impl Autoencoder for PcaProjection {
         }
         let scale = (pca.variances[..k].iter().sum::<f64>() / k as f64).sqrt();
         let (dt, dev) = (self.mean.dtype(), self.mean.device());
-        let rows = pca.components.transpose(); // [k, d], row-major below
-        let comp: Vec<f64> = (0..k)
-            .flat_map(|i| rows.row(i).iter().copied().collect::<Vec<_>>())
-            .collect();
+        // Column-major d × k is row-major [k, d]: one component per row.
+        let comp = pca.components.as_slice();
         self.mean
             .set(&Tensor::from_slice(pca.mean.as_slice(), d, dev)?.to_dtype(dt)?)?;
         self.components
-            .set(&Tensor::from_vec(comp, (k, d), dev)?.to_dtype(dt)?)?;
+            .set(&Tensor::from_slice(comp, (k, d), dev)?.to_dtype(dt)?)?;
         self.scale
             .set(&Tensor::from_vec(vec![scale], 1, dev)?.to_dtype(dt)?)?;
         Ok(Some(format!(
