@@ -192,11 +192,17 @@ impl PcaProjection {
     }
 }
 
+impl PcaProjection {
+    /// The linear part Uᵀ·/s of the encoder on flattened rows (centred observations or tangents).
+    fn project(&self, x: &Tensor) -> Result<Tensor> {
+        x.matmul(&self.components.as_tensor().detach().t()?)?
+            .broadcast_div(&self.scale.as_tensor().detach())
+    }
+}
+
 impl Autoencoder for PcaProjection {
     fn encode(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
-        let xc = flatten_obs(x)?.broadcast_sub(&self.mean.as_tensor().detach())?;
-        xc.matmul(&self.components.as_tensor().detach().t()?)?
-            .broadcast_div(&self.scale.as_tensor().detach())
+        self.project(&flatten_obs(x)?.broadcast_sub(&self.mean.as_tensor().detach())?)
     }
     fn decode(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
         let x = z
@@ -211,10 +217,7 @@ impl Autoencoder for PcaProjection {
         self.latent
     }
     fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
-        let dz = flatten_obs(v)?
-            .matmul(&self.components.as_tensor().detach().t()?)?
-            .broadcast_div(&self.scale.as_tensor().detach())?;
-        Ok((self.encode(x, false)?, dz))
+        Ok((self.encode(x, false)?, self.project(&flatten_obs(v)?)?))
     }
     fn fit(&self, frames: &[&[f32]]) -> Result<Option<String>> {
         let d = self.mean.dim(0)?;
