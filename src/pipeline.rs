@@ -22,6 +22,8 @@ pub struct ForecastRequest<'a> {
     pub model: Option<&'a Path>,
     /// Discovery folder; default `<model>/equations` when that exists.
     pub discovery: Option<&'a Path>,
+    /// SINDy-autoencoder folder (`laligan sindy-ae --out`); default `<model>/sindy-ae` when that exists.
+    pub sindy_ae: Option<&'a Path>,
     /// Dataset file; default the config's dataset.
     pub data: Option<&'a Path>,
     /// Config overrides (`forecast.horizon=…`).
@@ -89,11 +91,32 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
         Some(m) => latent::generators(m)?,
         None => Vec::new(),
     };
+    let sae_dir = match (req.sindy_ae, req.model) {
+        (Some(d), _) => Some(d.to_path_buf()),
+        (None, Some(m))
+            if m.join("sindy-ae")
+                .join(crate::train::run::MODEL_FILE)
+                .exists() =>
+        {
+            Some(m.join("sindy-ae"))
+        }
+        _ => None,
+    };
+    let sae_model = sae_dir
+        .as_deref()
+        .map(|d| -> Result<_> {
+            let sae_exp: Experiment = crate::config::load(&d.join("config.toml"), &[])?;
+            let m = LaLiGan::load_dir(d, &sae_exp, &obs)?;
+            let mut fits = discover::load(&d.join("equations"))?;
+            Ok((m, fits.swap_remove(0).0))
+        })
+        .transpose()?;
     let inputs = Inputs {
         dataset: &ds,
         n_train: exp.data.n_train,
         model: model.as_ref(),
         latent: latent_fits,
+        sindy_ae: sae_model.as_ref().map(|(m, eq)| (m, eq.clone())),
         raw,
         generators,
         seed: exp.seed,
@@ -148,13 +171,13 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
     let mut timing = Timing::default();
     let t0 = Instant::now();
     std::fs::create_dir_all(out).map_err(|e| data_err!("creating {}: {e}", out.display()))?;
-    tracing::info!("1/4 data: recipe `{}`", exp.data.recipe);
+    tracing::info!("1/5 data: recipe `{}`", exp.data.recipe);
     train_run::dataset(exp)?;
     timing.stages.push(("data", t0.elapsed().as_secs_f64()));
 
     let t = Instant::now();
     let train_dir = out.join("train");
-    tracing::info!("2/4 training LaLiGAN into {}", train_dir.display());
+    tracing::info!("2/5 training LaLiGAN into {}", train_dir.display());
     let summary =
         match crate::threads::run(|| train_run::train(exp, &train_dir, Start::Replace, stop))? {
             Outcome::Finished(s) => s,
@@ -170,16 +193,32 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
 
     let t = Instant::now();
     let eq_dir = out.join("equations");
-    tracing::info!("3/4 discovering latent equations into {}", eq_dir.display());
+    tracing::info!("3/5 discovering latent equations into {}", eq_dir.display());
     let equations = latent::discover_dir(&train_dir, &eq_dir, &[])?;
     timing.stages.push(("discover", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
+    let sae_dir = out.join("sindy-ae");
+    let sindy_ae = if exp.sindy_ae.epochs > 0 {
+        tracing::info!(
+            "4/5 training the SINDy-autoencoder baseline (from scratch) into {}",
+            sae_dir.display()
+        );
+        let text = crate::sindy::autoencoder::run(exp, None, &sae_dir, true)?;
+        timing.stages.push(("sindy-ae", t.elapsed().as_secs_f64()));
+        Some(text)
+    } else {
+        tracing::info!("4/5 no SINDy-autoencoder baseline (sindy_ae.epochs = 0)");
+        None
+    };
+
+    let t = Instant::now();
     let fc_dir = out.join("forecast");
-    tracing::info!("4/4 forecasting into {}", fc_dir.display());
+    tracing::info!("5/5 forecasting into {}", fc_dir.display());
     let fc = forecast(&ForecastRequest {
         model: Some(&train_dir),
         discovery: Some(&eq_dir),
+        sindy_ae: sindy_ae.as_ref().map(|_| sae_dir.as_path()),
         data: None,
         overrides: &[],
         out: &fc_dir,
@@ -187,7 +226,15 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
     timing.stages.push(("forecast", t.elapsed().as_secs_f64()));
     timing.stages.push(("total", t0.elapsed().as_secs_f64()));
 
-    let report = report(&train_dir, exp, source, &summary, &equations, &fc, &timing);
+    let report = report(
+        &train_dir,
+        exp,
+        source,
+        &summary,
+        (&equations, sindy_ae.as_deref()),
+        &fc,
+        &timing,
+    );
     let path = out.join("report.md");
     crate::io::write_atomic(&path, report.as_bytes())?;
     Ok(path)
@@ -199,7 +246,7 @@ fn report(
     exp: &Experiment,
     source: &str,
     s: &crate::train::report::Summary,
-    equations: &str,
+    (equations, sindy_ae): (&str, Option<&str>),
     fc: &Forecasted,
     timing: &Timing,
 ) -> String {
@@ -274,6 +321,14 @@ fn report(
         "## Latent equations (`{}`, threshold {})\n\n```text\n{equations}```\n\n",
         exp.sindy.library, exp.sindy.threshold
     );
+    if let Some(text) = sindy_ae {
+        let c = &exp.sindy_ae;
+        let _ = write!(
+            md,
+            "## SINDy-autoencoder baseline (from scratch, no symmetry; {} epochs, threshold {})\n\nThe autoencoder and Ξ trained jointly on reconstruction, ż and ẋ consistency (weights {}, {}, {}) and L1 {}; in `sindy-ae/`.\n\n```text\n{text}```\n\n",
+            c.epochs, c.threshold, c.w_recon, c.w_dz, c.w_dx, c.l1
+        );
+    }
     let _ = write!(
         md,
         "## Forecast ({} test trajectories, {} steps of dt = {})\n\nRelative L2 error ‖x̂ − x‖/‖x‖ per step, averaged over trajectories and then over the horizon; valid time = first time the mean error exceeds {}. `reconstruction` is ψ(φ(x)) of the true states: the floor of every latent method, not a forecast.\n\n{}\n",

@@ -93,14 +93,29 @@ pub fn randomize_norms(p: &crate::nn::Params) -> Result<()> {
 /// The largest difference between an autoencoder's eval-mode `encode_jvp` at `x` along `v` and central
 /// differences of its eval-mode encoder (step 1e-6), after checking that the value equals `encode`.
 pub fn encoder_jvp_error(ae: &dyn crate::nn::Autoencoder, x: &Tensor, v: &Tensor) -> Result<f64> {
-    let (z, dz) = ae.encode_jvp(x, v)?;
-    let same = max_abs_diff(&z, &ae.encode(x, false)?);
+    jvp_error(|x| ae.encode(x, false), ae.encode_jvp(x, v)?, x, v)
+}
+
+/// Like [`encoder_jvp_error`] for `decode_jvp` at latents `z` along `v`.
+pub fn decoder_jvp_error(ae: &dyn crate::nn::Autoencoder, z: &Tensor, v: &Tensor) -> Result<f64> {
+    jvp_error(|z| ae.decode(z, false), ae.decode_jvp(z, v)?, z, v)
+}
+
+/// The largest difference between `jvp` = (f(x), J_f(x)·v) and central differences of `f` along `v`
+/// (step 1e-6), after checking that its value equals f(x).
+fn jvp_error(
+    f: impl Fn(&Tensor) -> Result<Tensor>,
+    (y, dy): (Tensor, Tensor),
+    x: &Tensor,
+    v: &Tensor,
+) -> Result<f64> {
+    let same = max_abs_diff(&y, &f(x)?);
     assert!(
         same < 1e-14,
-        "encode_jvp value differs from encode by {same:e}"
+        "jvp value differs from the function by {same:e}"
     );
     let h = 1e-6;
-    let zp = ae.encode(&(x + (v * h)?)?, false)?;
-    let zm = ae.encode(&(x - (v * h)?)?, false)?;
-    Ok(max_abs_diff(&((zp - zm)? / (2.0 * h))?, &dz))
+    let yp = f(&(x + (v * h)?)?)?;
+    let ym = f(&(x - (v * h)?)?)?;
+    Ok(max_abs_diff(&((yp - ym)? / (2.0 * h))?, &dy))
 }

@@ -166,7 +166,9 @@ fn run_pipeline_writes_a_report_and_forecast_handles_missing_equations() {
     let p = d.path();
     std::fs::write(
         p.join("cfg.toml"),
-        format!("{CONFIG}[sindy]\nlibrary = \"1 + poly(2)\"\n[forecast]\nhorizon = 30\n"),
+        format!(
+            "{CONFIG}[sindy]\nlibrary = \"1 + poly(2)\"\n[sindy_ae]\nepochs = 2\nbatch_size = 64\nmask_every = 1\n[forecast]\nhorizon = 30\n"
+        ),
     )
     .unwrap();
     let r = laligan(p, &["run", "--config", "cfg.toml", "--out", "job"]);
@@ -193,6 +195,7 @@ fn run_pipeline_writes_a_report_and_forecast_handles_missing_equations() {
     for m in [
         "laligan-sindy",
         "laligan-sindy-plain",
+        "sindy-ae",
         "raw-sindy",
         "group-flow",
         "dmd",
@@ -202,13 +205,58 @@ fn run_pipeline_writes_a_report_and_forecast_handles_missing_equations() {
         let c = f["methods"][m]["curve"].as_array();
         assert_eq!(c.map(Vec::len), Some(31), "{m}: {}", f["methods"]);
     }
-    assert!(f["skipped"]["sindy-ae"].is_string());
+    assert!(report.contains("SINDy-autoencoder baseline"), "{report}");
+    for file in [
+        "model.safetensors",
+        "equations/equations.json",
+        "equations/discovery.safetensors",
+        "history.csv",
+        "sindy-ae.json",
+    ] {
+        assert!(job.join("sindy-ae").join(file).is_file(), "sindy-ae/{file}");
+    }
+    let history = std::fs::read_to_string(job.join("sindy-ae/history.csv")).unwrap();
+    assert_eq!(history.lines().count(), 3, "{history}");
     // persistence scores 0 at step 0 and its first integral never drifts
     assert_eq!(f["methods"]["persistence"]["curve"][0], 0.0);
     assert_eq!(f["methods"]["persistence"]["invariant_drift"], 0.0);
     let csv = std::fs::read_to_string(job.join("forecast/forecast.csv")).unwrap();
     assert!(csv.starts_with("method,trajectory,step,t,rel_error,true_0,true_1,pred_0,pred_1"));
-    assert_eq!(csv.lines().count(), 1 + 7 * 31);
+    assert_eq!(csv.lines().count(), 1 + 8 * 31);
+
+    // The SINDy autoencoder from the trained model, constrained by its generator; it never writes
+    // into the model folder it starts from, nor over a model without --force.
+    let sae = |out: &str, extra: &[&str]| {
+        let mut args = vec!["sindy-ae", "--model", "job/train", "--out", out];
+        args.extend(extra);
+        laligan(p, &args)
+    };
+    let r = sae(
+        "job/train/sindy-ae",
+        &[
+            "--set",
+            "sindy_ae.epochs=1",
+            "--set",
+            "sindy_ae.constraint=\"equivariant\"",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let e: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(job.join("train/sindy-ae/equations/equations.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(e["regressor"], "sindy-ae");
+    assert_eq!(e["state_names"], serde_json::json!(["z0", "z1"]));
+    assert!(e["constraint"]["generators"].is_array(), "{e}");
+    refused(&sae("job/train", &[]), &["is the model folder"]);
+    refused(
+        &sae("job/train/sindy-ae", &[]),
+        &["already holds a model", "--force"],
+    );
+    refused(
+        &sae("x", &["--set", "sindy_ae.constraint=\"both\""]),
+        &["sindy_ae.constraint", "\"equivariant\""],
+    );
 
     // Without equations the latent SINDy methods are skipped, naming the command that makes them.
     let r = laligan(
@@ -231,13 +279,11 @@ fn run_pipeline_writes_a_report_and_forecast_handles_missing_equations() {
         .as_str()
         .unwrap()
         .contains("laligan discover --model"));
-    assert_eq!(
-        f["methods"]["group-flow"]["curve"]
-            .as_array()
-            .unwrap()
-            .len(),
-        11
-    );
+    // `<model>/sindy-ae` is found by default.
+    for m in ["group-flow", "sindy-ae"] {
+        let c = f["methods"][m]["curve"].as_array();
+        assert_eq!(c.map(Vec::len), Some(11), "{m}: {}", f["methods"]);
+    }
     refused(
         &laligan(p, &["forecast", "--out", "fc3"]),
         &["--model", "--data"],

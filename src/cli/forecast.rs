@@ -13,6 +13,9 @@ pub struct Forecast {
     /// Discovery folder (`laligan discover --out`); default `<model>/equations` when it exists.
     #[arg(long)]
     discovery: Option<PathBuf>,
+    /// SINDy-autoencoder folder (`laligan sindy-ae --out`); default `<model>/sindy-ae` when it exists.
+    #[arg(long)]
+    sindy_ae: Option<PathBuf>,
     /// Dataset file; default the dataset of the model's config.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -44,6 +47,7 @@ pub fn run(a: Forecast) -> Result<()> {
     let fc = pipeline::forecast(&ForecastRequest {
         model: a.model.as_deref(),
         discovery: a.discovery.as_deref(),
+        sindy_ae: a.sindy_ae.as_deref(),
         data: a.data.as_deref(),
         overrides: &set,
         out: &a.out,

@@ -5,6 +5,7 @@ mod data;
 mod discover;
 mod forecast;
 mod run;
+mod sindy_ae;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ enum Command {
     Train(train::Train),
     /// Discover equations (SINDy) in a dataset, plain and symmetry-constrained.
     Discover(discover::Discover),
+    /// Train a SINDy autoencoder (autoencoder and latent equations jointly), from scratch or from a model.
+    SindyAe(sindy_ae::SindyAe),
     /// Forecast test trajectories with the learned model, the equations and the baselines.
     Forecast(forecast::Forecast),
     /// The whole job: data → train → symmetry → equations → forecast → report.md (default: quickstart).
@@ -51,6 +54,7 @@ pub fn main() -> ExitCode {
         Command::Data(cmd) => data::run(cmd),
         Command::Train(a) => train::run(a),
         Command::Discover(a) => discover::run(a),
+        Command::SindyAe(a) => sindy_ae::run(a),
         Command::Forecast(a) => forecast::run(a),
         Command::Run(a) => run::run(a),
         Command::Bench(c) => bench::run(c),

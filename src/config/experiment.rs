@@ -25,6 +25,8 @@ pub struct Experiment {
     #[serde(default)]
     pub sindy: SindyConfig,
     #[serde(default)]
+    pub sindy_ae: crate::sindy::autoencoder::SindyAeConfig,
+    #[serde(default)]
     pub forecast: crate::forecast::ForecastConfig,
 }
 

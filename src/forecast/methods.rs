@@ -5,7 +5,7 @@ use super::{ForecastConfig, Inputs, Rollout};
 use crate::config::experiment::SindyConfig;
 use crate::data::pca::Pca;
 use crate::error::Result;
-use crate::ode::{self, Rhs, Solution, Tolerance};
+use crate::ode::{self, Solution, Tolerance};
 use crate::sindy::{discover, Library, SindyModel};
 use crate::train::eval::{decode_all, encode_all};
 use crate::train::LaLiGan;
@@ -61,16 +61,15 @@ pub fn run(
                     "the discovery has no {} fit",
                     if name.ends_with("plain") { "unconstrained" } else { "equivariant" }
                 ))),
-                Some((_, eq)) => {
-                    check_dims(eq, m.ae.latent_dim(), "the model's latent")?;
-                    latent(ctx, m, |z0| integrate(ctx, |z: &[f64], o: &mut [f64]| eq.rhs_into(z, o), z0))
-                        .map(Outcome::Ran)
-                }
+                Some((_, eq)) => latent_equations(ctx, m, eq, "the model's latent"),
             }
         }
-        "sindy-ae" => Ok(Outcome::Skipped(
-            "no SINDy-autoencoder model (that training mode is not available yet)".into(),
-        )),
+        "sindy-ae" => match &ctx.inp.sindy_ae {
+            None => Ok(Outcome::Skipped(
+                "no SINDy autoencoder (make one with `laligan sindy-ae --model DIR --out DIR/sindy-ae`, or pass --sindy-ae)".into(),
+            )),
+            Some((m, eq)) => latent_equations(ctx, m, eq, "the SINDy autoencoder's latent"),
+        },
         "raw-sindy" => raw_sindy(ctx, notes),
         "group-flow" => match model {
             None => no_model(),
@@ -95,8 +94,21 @@ fn check_dims(eq: &SindyModel, d: usize, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Integrates ẋ = f(x) from `x0` over the horizon with the configured integrator.
-fn integrate(ctx: &Context, f: impl Rhs, x0: &[f64]) -> Solution {
+/// A state whose largest entry exceeds this many times (1 + the largest entry of the initial state)
+/// has escaped: the trajectory counts as diverged there, like one that became non-finite.
+pub const ESCAPE: f64 = 100.0;
+
+/// Integrates ẋ = ΞΘ(x) of `eq` from `x0` over the horizon with the configured integrator, stopping
+/// (diverged) where the state escapes ([`ESCAPE`]).
+fn integrate(ctx: &Context, eq: &SindyModel, x0: &[f64]) -> Solution {
+    let bound = ESCAPE * (1.0 + x0.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+    let f = |x: &[f64], o: &mut [f64]| {
+        if x.iter().any(|v| v.abs() > bound) {
+            o.fill(f64::NAN);
+        } else {
+            eq.rhs_into(x, o)
+        }
+    };
     let cfg = ctx.cfg;
     if cfg.integrator == "dopri5" {
         let times: Vec<f64> = (0..=ctx.horizon).map(|n| n as f64 * ctx.dt).collect();
@@ -139,6 +151,12 @@ fn latent(
     let flat: Vec<f64> = sols.iter().flat_map(|s| s.states.iter().copied()).collect();
     let x = decode_all(model, &flat)?;
     Ok(rollouts(&sols, x, k, ctx.obs_len))
+}
+
+/// Encode, integrate the latent equations `eq`, decode; `what` names the latent in a dimension error.
+fn latent_equations(ctx: &Context, m: &LaLiGan, eq: &SindyModel, what: &str) -> Result<Outcome> {
+    check_dims(eq, m.ae.latent_dim(), what)?;
+    latent(ctx, m, |z0| integrate(ctx, eq, z0)).map(Outcome::Ran)
 }
 
 /// ψ(φ(xₜ)) of the true observations.
@@ -215,7 +233,7 @@ fn raw_sindy(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
         .chunks(ctx.obs_len)
         .map(|x0| {
             let x0: Vec<f64> = x0.iter().map(|&v| v as f64).collect();
-            integrate(ctx, |x: &[f64], o: &mut [f64]| eq.rhs_into(x, o), &x0)
+            integrate(ctx, eq, &x0)
         })
         .collect();
     let x: Vec<f32> = sols

@@ -2,7 +2,7 @@
 //! trajectory, every available method predicts the whole horizon; all are scored on the same truth.
 //!
 //! Methods, each only when its ingredients exist: `laligan-sindy` / `laligan-sindy-plain` (encode,
-//! integrate the latent equations, decode), `raw-sindy` (SINDy on the observations), `group-flow`
+//! integrate the latent equations, decode), `sindy-ae` (the same with a SINDy autoencoder), `raw-sindy` (SINDy on the observations), `group-flow`
 //! (ż = L(z − z̄) scaled by fitted rates), `dmd` (a linear map on the leading PCA coefficients),
 //! `persistence` (x(t) = x(0)), and `reconstruction` (ψ(φ(xₜ)) of the true states: the floor of every
 //! latent method, not a forecast).
@@ -99,6 +99,8 @@ pub struct Inputs<'a> {
     pub model: Option<&'a LaLiGan>,
     /// Latent equations: (method name, model).
     pub latent: Vec<(String, SindyModel)>,
+    /// A SINDy autoencoder (`laligan sindy-ae`) with its latent equations.
+    pub sindy_ae: Option<(&'a LaLiGan, SindyModel)>,
     /// Equations on the observations from a raw-mode discovery (replace the built-in `raw-sindy` fit).
     pub raw: Option<SindyModel>,
     /// Generators acting on one step's latent (for `group-flow`).
@@ -298,6 +300,7 @@ mod tests {
             n_train: 0,
             model: None,
             latent: vec![],
+            sindy_ae: None,
             raw: None,
             generators: vec![],
             seed: 0,
@@ -375,6 +378,7 @@ mod tests {
             n_train: 0,
             model: Some(&model),
             latent: vec![("laligan-sindy".into(), eq)],
+            sindy_ae: None,
             raw: None,
             generators: crate::sindy::latent::generators(&model).unwrap(),
             seed: 0,
@@ -409,6 +413,7 @@ mod tests {
         let eq3 = SindyModel::new(lib3, vec![vec![0.0; 3]; 3]).unwrap();
         let bad = Inputs {
             latent: vec![("laligan-sindy".into(), eq3)],
+            sindy_ae: None,
             generators: vec![],
             ..inputs
         };

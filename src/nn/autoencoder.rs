@@ -112,6 +112,14 @@ pub trait Autoencoder: Send + Sync {
     /// Eval-mode φ(x) and its directional derivative J_φ(x)·v along `v` (same shape as `x`), by
     /// forward mode (exact): the latent time derivative ż = J_φ(x)·ẋ.
     fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)>;
+    /// Eval-mode ψ(z) and its directional derivative J_ψ(z)·v along `v` (`[n, latent]`), by forward
+    /// mode built from differentiable ops, so that a loss on it trains the decoder (the SINDy
+    /// autoencoder's ẋ ≈ J_ψ(z)·ż). Kinds whose Jacobians are not built that way have none.
+    fn decode_jvp(&self, _z: &Tensor, _v: &Tensor) -> Result<(Tensor, Tensor)> {
+        candle_core::bail!(
+            "this autoencoder kind has no trainable decoder Jacobian (use kind = \"mlp\", \"pca\" or \"identity\")"
+        )
+    }
     /// Sets the parts fitted to data rather than trained (the `pca` projection) from a sample of training
     /// observations, before a new run starts; returns a line for the log. The others have none.
     fn fit(&self, _frames: &[&[f32]]) -> Result<Option<String>> {
@@ -139,6 +147,13 @@ pub(crate) fn flatten_obs(x: &Tensor) -> Result<Tensor> {
     x.reshape((n, x.elem_count() / n.max(1)))
 }
 
+/// Reshapes rows `[n, Π obs]` to `[n, obs..]`.
+pub(crate) fn unflatten_obs(x: &Tensor, obs: &[usize]) -> Result<Tensor> {
+    let mut shape = vec![x.dim(0)?];
+    shape.extend(obs);
+    x.reshape(shape)
+}
+
 /// The identity autoencoder.
 pub struct Identity {
     obs: Vec<usize>,
@@ -149,15 +164,16 @@ impl Autoencoder for Identity {
         flatten_obs(x)
     }
     fn decode(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
-        let mut shape = vec![z.dim(0)?];
-        shape.extend(&self.obs);
-        z.reshape(shape)
+        unflatten_obs(z, &self.obs)
     }
     fn latent_dim(&self) -> usize {
         self.obs.iter().product()
     }
     fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
         Ok((flatten_obs(x)?, flatten_obs(v)?))
+    }
+    fn decode_jvp(&self, z: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok((self.decode(z, false)?, self.decode(v, false)?))
     }
 }
 
@@ -198,6 +214,12 @@ impl PcaProjection {
         x.matmul(&self.components.as_tensor().detach().t()?)?
             .broadcast_div(&self.scale.as_tensor().detach())
     }
+
+    /// The linear part s·U· of the decoder on latent rows (latents or their tangents), flattened.
+    fn lift(&self, z: &Tensor) -> Result<Tensor> {
+        z.broadcast_mul(&self.scale.as_tensor().detach())?
+            .matmul(&self.components.as_tensor().detach())
+    }
 }
 
 impl Autoencoder for PcaProjection {
@@ -205,19 +227,22 @@ impl Autoencoder for PcaProjection {
         self.project(&flatten_obs(x)?.broadcast_sub(&self.mean.as_tensor().detach())?)
     }
     fn decode(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
-        let x = z
-            .broadcast_mul(&self.scale.as_tensor().detach())?
-            .matmul(&self.components.as_tensor().detach())?
+        let x = self
+            .lift(z)?
             .broadcast_add(&self.mean.as_tensor().detach())?;
-        let mut shape = vec![z.dim(0)?];
-        shape.extend(&self.obs);
-        x.reshape(shape)
+        unflatten_obs(&x, &self.obs)
     }
     fn latent_dim(&self) -> usize {
         self.latent
     }
     fn encode_jvp(&self, x: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
         Ok((self.encode(x, false)?, self.project(&flatten_obs(v)?)?))
+    }
+    fn decode_jvp(&self, z: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok((
+            self.decode(z, false)?,
+            unflatten_obs(&self.lift(v)?, &self.obs)?,
+        ))
     }
     fn fit(&self, frames: &[&[f32]]) -> Result<Option<String>> {
         let d = self.mean.dim(0)?;
@@ -355,14 +380,10 @@ impl Autoencoder for MlpAutoencoder {
         }
     }
     fn decode(&self, z: &Tensor, train: bool) -> Result<Tensor> {
-        let y = self.output_act.apply(&self.output.forward(&forward_all(
-            &self.decoder,
-            z,
-            train,
-        )?)?)?;
-        let mut shape = vec![z.dim(0)?];
-        shape.extend(&self.obs);
-        y.reshape(shape)
+        let y = self
+            .output
+            .forward(&forward_all(&self.decoder, z, train)?)?;
+        unflatten_obs(&self.output_act.apply(&y)?, &self.obs)
     }
     fn latent_dim(&self) -> usize {
         self.latent
@@ -376,6 +397,21 @@ impl Autoencoder for MlpAutoencoder {
             None => Ok((z, dz)),
         }
     }
+    fn decode_jvp(&self, z: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (h, dh) = forward_jvp_all(&self.decoder, z, v)?;
+        let pre = self.output.forward(&h)?;
+        let dpre = super::linear::linear(&dh, self.output.weight.as_tensor(), None)?;
+        let y = self.output_act.apply(&pre)?;
+        let dy = match self.output_act {
+            OutputActivation::Identity => dpre,
+            // σ' = σ(1 − σ)
+            OutputActivation::Sigmoid => dpre.mul(&y.affine(-1.0, 1.0)?.mul(&y)?)?,
+        };
+        Ok((
+            unflatten_obs(&y, &self.obs)?,
+            unflatten_obs(&dy, &self.obs)?,
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -383,7 +419,8 @@ mod tests {
     use super::*;
     use crate::nn::params::Params;
     use crate::testing::{
-        encoder_jvp_error, grad_check, grad_check_var, randn_like, randomize_norms,
+        decoder_jvp_error, encoder_jvp_error, grad_check, grad_check_var, randn_like,
+        randomize_norms,
     };
     use candle_core::{DType, Device};
 
@@ -426,24 +463,71 @@ mod tests {
         assert!(p.buffers().contains_key("ae.encoder.norm.running_mean"));
     }
 
+    /// A 3 → 7 → 7 → 7 → 2 MLP autoencoder (f64) with non-trivial batch-norm statistics.
+    fn mlp(
+        activation: Activation,
+        output: OutputActivation,
+        seed: u64,
+    ) -> (Params, Box<dyn Autoencoder>) {
+        let cfg = AutoencoderConfig {
+            latent: 2,
+            hidden: 7,
+            layers: 3,
+            activation,
+            output,
+            ..Default::default()
+        };
+        let mut p = Params::new(DType::F64, &Device::Cpu);
+        let mut rng = crate::rng::stream(seed, "t");
+        let ae = build(&cfg, &[3], &mut p.scope("ae", &mut rng)).unwrap();
+        randomize_norms(&p).unwrap();
+        (p, ae)
+    }
+
     #[test]
     fn encoder_jvp_matches_finite_differences_in_eval_mode() {
         for act in [Activation::Relu, Activation::Tanh, Activation::LeakyRelu] {
-            let cfg = AutoencoderConfig {
-                latent: 2,
-                hidden: 7,
-                layers: 3,
-                activation: act,
-                ..Default::default()
-            };
-            let mut p = Params::new(DType::F64, &Device::Cpu);
-            let mut rng = crate::rng::stream(4, "t");
-            let ae = build(&cfg, &[3], &mut p.scope("ae", &mut rng)).unwrap();
-            randomize_norms(&p).unwrap();
+            let (_, ae) = mlp(act, OutputActivation::Identity, 4);
             let x = randn_like(&[5, 3], 1.0, 8).unwrap();
             let v = randn_like(&[5, 3], 1.0, 9).unwrap();
             let err = encoder_jvp_error(ae.as_ref(), &x, &v).unwrap();
             assert!(err < 1e-7, "{act:?} jvp {err:e}");
+        }
+    }
+
+    #[test]
+    fn decoder_jvp_matches_finite_differences_and_trains_every_parameter() {
+        for (act, output) in [
+            (Activation::Relu, OutputActivation::Identity),
+            (Activation::Tanh, OutputActivation::Sigmoid),
+            (Activation::LeakyRelu, OutputActivation::Sigmoid),
+        ] {
+            let (p, ae) = mlp(act, output, 5);
+            let z = randn_like(&[5, 2], 1.0, 10).unwrap();
+            let v = randn_like(&[5, 2], 1.0, 11).unwrap();
+            let err = decoder_jvp_error(ae.as_ref(), &z, &v).unwrap();
+            assert!(err < 1e-7, "{act:?}/{output:?} jvp {err:e}");
+            if act != Activation::Tanh {
+                continue;
+            }
+            // A loss on both Jacobian-vector products (the SINDy autoencoder's) differentiates
+            // exactly with respect to every parameter and the inputs.
+            let x = randn_like(&[5, 3], 1.0, 12).unwrap();
+            let (rz, rx) = (
+                randn_like(&[5, 2], 1.0, 13).unwrap(),
+                randn_like(&[5, 3], 1.0, 14).unwrap(),
+            );
+            let loss = |x: &Tensor| -> candle_core::Result<Tensor> {
+                let (z, dz) = ae.encode_jvp(x, &x.sin()?)?;
+                let (y, dy) = ae.decode_jvp(&z, &dz.sqr()?)?;
+                (dz.mul(&rz)?.sum_all()? + (y + dy)?.mul(&rx)?.sum_all()?)?.sqr()
+            };
+            let err = grad_check(&x, 1e-5, loss).unwrap();
+            assert!(err < 1e-6, "input {err:e}");
+            for (name, var) in p.vars() {
+                let err = grad_check_var(var, 1e-5, || loss(&x)).unwrap();
+                assert!(err < 1e-6, "{name}: {err:e}");
+            }
         }
     }
 
@@ -456,6 +540,8 @@ mod tests {
         assert_eq!(ae.latent_dim(), 3);
         assert_eq!(y.to_vec2::<f64>().unwrap(), x.to_vec2::<f64>().unwrap());
         assert!(p.vars().is_empty());
+        let err = decoder_jvp_error(ae.as_ref(), &z, &x.sin().unwrap()).unwrap();
+        assert!(err < 1e-8, "decoder jvp {err:e}");
     }
 
     #[test]
@@ -518,6 +604,9 @@ mod tests {
         assert!(err < 1e-7, "input {err:e}");
         let err = encoder_jvp_error(ae.as_ref(), &x, &r).unwrap();
         assert!(err < 1e-7, "jvp {err:e}");
+        let z = randn_like(&[3, 2], 1.0, 4).unwrap();
+        let err = decoder_jvp_error(ae.as_ref(), &z, &z.cos().unwrap()).unwrap();
+        assert!(err < 1e-7, "decoder jvp {err:e}");
         // A sample that spans fewer directions than the latent is refused.
         let e = ae.fit(&refs[..1]).unwrap_err().to_string();
         assert!(e.contains("do not vary"), "{e}");

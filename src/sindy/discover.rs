@@ -251,13 +251,26 @@ pub fn discover(
     let equi = (mode != "none")
         .then(|| fit_one(cfg, lib, train.0, train.1, gens, Some(val), seed))
         .transpose()?;
-    let (top, top_gens) = match (&equi, &plain) {
-        (Some(e), _) => (e, gens),
+    let equi = equi.as_ref().map(|e| (e, gens.unwrap_or_default()));
+    write(cfg, out, equi, plain.as_ref())
+}
+
+/// Writes `equations.txt`, `equations.json` and `discovery.safetensors` into `out` for an equivariant
+/// fit (with its generators) and/or a plain one; with both, the equivariant one is the top level and
+/// the plain one its `plain` object. Returns the text of `equations.txt`.
+pub fn write(
+    cfg: &SindyConfig,
+    out: &Path,
+    equi: Option<(&Fitted, &[Vec<Vec<f64>>])>,
+    plain: Option<&Fitted>,
+) -> Result<String> {
+    let (top, top_gens) = match (equi, plain) {
+        (Some((e, g)), _) => (e, Some(g)),
         (None, Some(p)) => (p, None),
-        _ => unreachable!("at least one fit"),
+        (None, None) => return Err(config_err!("no fit to write to {}", out.display())),
     };
     let mut doc = fit_json(top, cfg, top_gens);
-    if let (Some(p), Some(_)) = (&plain, &equi) {
+    if let (Some(p), Some(_)) = (plain, equi) {
         doc["plain"] = fit_json(p, cfg, None);
     }
     let mut text = String::new();
@@ -275,10 +288,10 @@ pub fn discover(
         }
         s
     };
-    if let Some(e) = &equi {
+    if let Some((e, _)) = equi {
         text.push_str(&block("equivariant", e));
     }
-    if let Some(p) = &plain {
+    if let Some(p) = plain {
         text.push_str(&block("plain", p));
     }
     crate::io::write_atomic(&out.join("equations.txt"), text.as_bytes())?;
@@ -289,7 +302,7 @@ pub fn discover(
     let mut tensors: Vec<(String, Vec<f32>)> = Vec::new();
     for (name, f) in [
         ("xi", Some(top)),
-        ("xi_plain", plain.as_ref().filter(|_| equi.is_some())),
+        ("xi_plain", plain.filter(|_| equi.is_some())),
     ] {
         if let Some(f) = f {
             let c = f.model.coefficients();

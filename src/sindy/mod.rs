@@ -34,12 +34,14 @@
 //!   simulation and R²/RMSE.
 
 pub mod adam_l1;
+pub mod autoencoder;
 pub mod constraint;
 pub mod discover;
 pub mod latent;
 pub mod library;
 pub mod model;
 pub mod stlsq;
+mod tensor;
 
 pub use adam_l1::{AdamL1, AdamL1Config};
 pub use constraint::{ConstraintMode, SymmetryConstraint};

@@ -73,6 +73,26 @@ pub fn dataset(exp: &Experiment) -> Result<Dataset> {
     Dataset::open(&cache::ensure(&recipe)?)
 }
 
+/// Fits the data-fitted parts of a new model's autoencoder (the `pca` projection) to evenly spaced
+/// frames of the first `n_traj` trajectories of `train`; returns the line for the log, if any.
+fn fit_frames(model: &LaLiGan, train: &Split, n_traj: usize) -> Result<Option<String>> {
+    let obs_len = train.obs_len();
+    let frames: Vec<&[f32]> = eval::evenly(n_traj * train.steps(), FIT_FRAMES)
+        .into_iter()
+        .map(|i| &train.x[i * obs_len..(i + 1) * obs_len])
+        .collect();
+    model
+        .ae
+        .fit(&frames)
+        .map_err(|e| config_err!("[autoencoder]: {e}"))
+}
+
+/// [`fit_frames`] on the experiment's training trajectories of `ds`.
+pub fn fit_autoencoder(model: &LaLiGan, ds: &Dataset, exp: &Experiment) -> Result<Option<String>> {
+    let (train, _, n_traj) = train_split(ds, exp)?;
+    fit_frames(model, &train, n_traj)
+}
+
 /// How `train` treats the run folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Start {
@@ -106,16 +126,7 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
         load(&mut trainer, out, &config_text)?
     } else {
         prepare_folder(out, start == Start::Replace)?;
-        // Fixed data-fitted parts of the autoencoder, from evenly spaced training frames.
-        let frames: Vec<&[f32]> = eval::evenly(n_traj * train.steps(), FIT_FRAMES)
-            .into_iter()
-            .map(|i| &train.x[i * obs_len..(i + 1) * obs_len])
-            .collect();
-        fitted = trainer
-            .model
-            .ae
-            .fit(&frames)
-            .map_err(|e| config_err!("[autoencoder]: {e}"))?;
+        fitted = fit_frames(&trainer.model, &train, n_traj)?;
         (Position::default(), Vec::new())
     };
     crate::io::write_atomic(&out.join("config.toml"), config_text.as_bytes())?;
