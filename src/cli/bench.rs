@@ -11,6 +11,24 @@ pub enum BenchCommand {
     TrainStep(TrainStep),
     /// Time integrating a 2-D latent model with every cubic term (RK4, one step per sample).
     Simulate(Simulate),
+    /// Time the raw-mode `[sindy]` fit of a config on its training split (data loaded beforehand).
+    Fit(Fit),
+}
+
+#[derive(Args)]
+pub struct Fit {
+    /// Experiment config with `[data]` and `[sindy]`, e.g. models/sindy-lotka-volterra/config.toml.
+    #[arg(long)]
+    config: PathBuf,
+    /// A dataset file to fit instead of the config's recipe.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Timed fits (after one warm-up fit).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Override a config key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Args)]
@@ -56,6 +74,43 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 })?;
                 println!("{}", serde_json::to_string(&r)?);
             }
+            Ok(())
+        }
+        BenchCommand::Fit(a) => {
+            let exp: Experiment = laligan::config::load(&a.config, &a.set)?;
+            let ds = match &a.data {
+                Some(p) => laligan::data::Dataset::open(p)?,
+                None => laligan::train::run::dataset(&exp)?,
+            };
+            let (x, dx, d) =
+                laligan::sindy::discover::rows(&ds, "train", exp.data.n_train, exp.sindy.stride)?;
+            let lib = laligan::sindy::Library::parse(&exp.sindy.library, d)?;
+            let fit = || {
+                laligan::threads::run(|| {
+                    laligan::sindy::discover::fit_one(
+                        &exp.sindy, &lib, &x, &dx, None, None, exp.seed,
+                    )
+                })
+            };
+            let mut times = Vec::with_capacity(a.runs);
+            let mut last = fit()?;
+            for _ in 0..a.runs.max(1) {
+                let t0 = std::time::Instant::now();
+                last = fit()?;
+                times.push(t0.elapsed().as_secs_f64());
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{}",
+                serde_json::json!({
+                    "samples": x.len() / d,
+                    "library": exp.sindy.library,
+                    "terms": last.model.terms(),
+                    "coefficients": last.model.coefficients(),
+                    "median_s": times[times.len() / 2],
+                    "min_s": times[0],
+                })
+            );
             Ok(())
         }
         BenchCommand::Simulate(a) => {
