@@ -164,7 +164,7 @@ pub fn train(
     lib: &Library,
     cfg: &SindyAeConfig,
     seed: u64,
-    (x, dx): (&[f64], &[f64]),
+    (x, dx): (Vec<f64>, Vec<f64>),
     (vx, vdx): (&[f64], &[f64]),
     gens: Option<&[Vec<Vec<f64>>]>,
 ) -> Result<Trained> {
@@ -184,12 +184,18 @@ pub fn train(
             dx.len()
         ));
     }
+    // Rows in the model's dtype, converted once (no f64 copy for an f32 model).
     let shaped = |v: &[f64]| -> candle_core::Result<Tensor> {
         let mut shape = vec![v.len() / obs_len];
         shape.extend(&model.obs);
-        Tensor::from_slice(v, shape, &dev)?.to_dtype(dtype)
+        match dtype {
+            DType::F64 => Tensor::from_slice(v, shape, &dev),
+            _ => Tensor::from_vec(v.iter().map(|&a| a as f32).collect::<Vec<_>>(), shape, &dev)?
+                .to_dtype(dtype),
+        }
     };
-    let (xt, dxt) = (shaped(x)?, shaped(dx)?);
+    let (xt, dxt) = (shaped(&x)?, shaped(&dx)?);
+    drop((x, dx));
     // Fail early, naming the autoencoder, when its decoder Jacobian cannot be trained.
     let k = model.ae.latent_dim();
     model
@@ -510,7 +516,7 @@ pub fn run(exp: &Experiment, from: Option<&Path>, out: &Path, replace: bool) -> 
             &lib,
             cfg,
             exp.seed,
-            (&x, &dx),
+            (x, dx),
             (&vx, &vdx),
             gens.as_deref(),
         )
@@ -691,7 +697,7 @@ mod tests {
                 &lib,
                 &cfg,
                 1,
-                (&x, &dx),
+                (x.clone(), dx.clone()),
                 (&x[..400], &dx[..400]),
                 g,
             )
