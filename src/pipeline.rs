@@ -67,7 +67,7 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
         .transpose()?;
     let fits = discovery.as_deref().map(discover::load).transpose()?;
     let (mut latent_fits, mut raw) = (Vec::new(), None);
-    match (&model, fits) {
+    match (req.model, fits) {
         (Some(_), Some(fits)) => {
             for (m, equivariant) in fits {
                 let name = if equivariant {
@@ -79,12 +79,12 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
             }
         }
         (None, Some(mut fits)) => raw = Some(fits.swap_remove(0).0),
-        (Some(_), None) => tracing::warn!(
-            "no equations for {}: the latent SINDy methods are skipped (make them with `laligan discover --model {} --out {}/equations`)",
-            req.model.unwrap().display(),
-            req.model.unwrap().display(),
-            req.model.unwrap().display()
-        ),
+        (Some(m), None) => {
+            let m = m.display();
+            tracing::warn!(
+                "no equations for {m}: the latent SINDy methods are skipped (make them with `laligan discover --model {m} --out {m}/equations`)"
+            )
+        }
         (None, None) => {}
     }
     let generators = match &model {

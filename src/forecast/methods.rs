@@ -125,13 +125,17 @@ fn integrate(ctx: &Context, eq: &SindyModel, x0: &[f64]) -> Solution {
 
 /// Splits decoded states back into per-trajectory rollouts.
 fn rollouts(sols: &[Solution], x: Vec<f32>, d: usize, obs_len: usize) -> Vec<Rollout> {
+    split(&x, sols.iter().map(|s| (s.len(d) * obs_len, s.diverged)))
+}
+
+/// Consecutive pieces of `x`, each (length, divergence time) of `parts` one rollout.
+fn split(x: &[f32], parts: impl Iterator<Item = (usize, Option<f64>)>) -> Vec<Rollout> {
     let mut at = 0;
-    sols.iter()
-        .map(|s| {
-            let n = s.len(d) * obs_len;
+    parts
+        .map(|(n, diverged)| {
             let r = Rollout {
                 x: x[at..at + n].to_vec(),
-                diverged: s.diverged,
+                diverged,
             };
             at += n;
             r
@@ -163,18 +167,7 @@ fn latent_equations(ctx: &Context, m: &LaLiGan, eq: &SindyModel, what: &str) -> 
 fn reconstruction(model: &LaLiGan, truth: &[Vec<f32>], obs_len: usize) -> Result<Vec<Rollout>> {
     let flat: Vec<f32> = truth.concat();
     let x = decode_all(model, &encode_all(model, &flat, obs_len)?)?;
-    let mut at = 0;
-    Ok(truth
-        .iter()
-        .map(|t| {
-            let r = Rollout {
-                x: x[at..at + t.len()].to_vec(),
-                diverged: None,
-            };
-            at += t.len();
-            r
-        })
-        .collect())
+    Ok(split(&x, truth.iter().map(|t| (t.len(), None))))
 }
 
 /// Stride that leaves at most `max` samples out of `n_traj` trajectories of `steps`.
