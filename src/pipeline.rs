@@ -199,7 +199,8 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
 
     let t = Instant::now();
     let sae_dir = out.join("sindy-ae");
-    let sindy_ae = if exp.sindy_ae.epochs > 0 {
+    let kind = exp.autoencoder.kind;
+    let sindy_ae = if exp.sindy_ae.epochs > 0 && kind.has_decoder_jvp() {
         tracing::info!(
             "4/5 training the SINDy-autoencoder baseline (from scratch) into {}",
             sae_dir.display()
@@ -208,7 +209,14 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
         timing.stages.push(("sindy-ae", t.elapsed().as_secs_f64()));
         Some(text)
     } else {
-        tracing::info!("4/5 no SINDy-autoencoder baseline (sindy_ae.epochs = 0)");
+        tracing::info!(
+            "4/5 no SINDy-autoencoder baseline ({})",
+            if kind.has_decoder_jvp() {
+                "sindy_ae.epochs = 0".to_string()
+            } else {
+                format!("the {kind:?} autoencoder has no trainable decoder Jacobian")
+            }
+        );
         None
     };
 

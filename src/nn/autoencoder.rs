@@ -31,6 +31,13 @@ pub enum Kind {
     Pca,
 }
 
+impl Kind {
+    /// Whether [`Autoencoder::decode_jvp`] exists for this kind (what the SINDy autoencoder trains).
+    pub fn has_decoder_jvp(self) -> bool {
+        matches!(self, Kind::Mlp | Kind::Pca | Kind::Identity)
+    }
+}
+
 /// Non-linearity on the decoder's output.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -503,6 +510,7 @@ mod tests {
             (Activation::LeakyRelu, OutputActivation::Sigmoid),
         ] {
             let (p, ae) = mlp(act, output, 5);
+            assert!(Kind::Mlp.has_decoder_jvp() && Kind::Pca.has_decoder_jvp());
             let z = randn_like(&[5, 2], 1.0, 10).unwrap();
             let v = randn_like(&[5, 2], 1.0, 11).unwrap();
             let err = decoder_jvp_error(ae.as_ref(), &z, &v).unwrap();

@@ -322,6 +322,11 @@ mod tests {
             let v = randn_like(&shape, 1.0, 32).unwrap();
             let err = encoder_jvp_error(ae.as_ref(), &x, &v).unwrap();
             assert!(err < 1e-7, "{kind:?} jvp {err:e}");
+            // No trainable decoder Jacobian, as the kind says.
+            let z = randn_like(&[3, ae.latent_dim()], 1.0, 33).unwrap();
+            assert!(!kind.has_decoder_jvp());
+            let e = ae.decode_jvp(&z, &z).unwrap_err().to_string();
+            assert!(e.contains("no trainable decoder Jacobian"), "{e}");
         }
     }
 
