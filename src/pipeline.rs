@@ -116,7 +116,7 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
         n_train: exp.data.n_train,
         model: model.as_ref(),
         latent: latent_fits,
-        sindy_ae: sae_model.as_ref().map(|(m, eq)| (m, eq.clone())),
+        sindy_ae: sae_model.as_ref().map(|(m, eq)| (m, eq)),
         raw,
         generators,
         seed: exp.seed,

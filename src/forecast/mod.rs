@@ -2,10 +2,10 @@
 //! trajectory, every available method predicts the whole horizon; all are scored on the same truth.
 //!
 //! Methods, each only when its ingredients exist: `laligan-sindy` / `laligan-sindy-plain` (encode,
-//! integrate the latent equations, decode), `sindy-ae` (the same with a SINDy autoencoder), `raw-sindy` (SINDy on the observations), `group-flow`
-//! (ż = L(z − z̄) scaled by fitted rates), `dmd` (a linear map on the leading PCA coefficients),
-//! `persistence` (x(t) = x(0)), and `reconstruction` (ψ(φ(xₜ)) of the true states: the floor of every
-//! latent method, not a forecast).
+//! integrate the latent equations, decode), `sindy-ae` (the same with a SINDy autoencoder),
+//! `raw-sindy` (SINDy on the observations), `group-flow` (ż = L(z − z̄) scaled by fitted rates),
+//! `dmd` (a linear map on the leading PCA coefficients), `persistence` (x(t) = x(0)), and
+//! `reconstruction` (ψ(φ(xₜ)) of the true states: the floor of every latent method, not a forecast).
 
 pub mod methods;
 pub mod metrics;
@@ -100,7 +100,7 @@ pub struct Inputs<'a> {
     /// Latent equations: (method name, model).
     pub latent: Vec<(String, SindyModel)>,
     /// A SINDy autoencoder (`laligan sindy-ae`) with its latent equations.
-    pub sindy_ae: Option<(&'a LaLiGan, SindyModel)>,
+    pub sindy_ae: Option<(&'a LaLiGan, &'a SindyModel)>,
     /// Equations on the observations from a raw-mode discovery (replace the built-in `raw-sindy` fit).
     pub raw: Option<SindyModel>,
     /// Generators acting on one step's latent (for `group-flow`).
