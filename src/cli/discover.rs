@@ -46,11 +46,7 @@ pub fn run(a: Discover) -> Result<()> {
     let ds = Dataset::open(&path)?;
     let stride = exp.sindy.stride.max(1);
     let (x, dx, d) = discover::rows(&ds, "train", exp.data.n_train, stride)?;
-    let (vx, vdx, _) = if ds.splits().contains(&"val") {
-        discover::rows(&ds, "val", 0, stride)?
-    } else {
-        (vec![], vec![], d)
-    };
+    let (vx, vdx) = discover::val_rows(&ds, stride)?;
     let mut lib = Library::parse(&exp.sindy.library, d)?;
     if !exp.sindy.state_names.is_empty() {
         lib = lib.with_state_names(exp.sindy.state_names.clone())?;

@@ -194,8 +194,6 @@ pub fn train(
                 .to_dtype(dtype),
         }
     };
-    let (xt, dxt) = (shaped(&x)?, shaped(&dx)?);
-    drop((x, dx));
     // Fail early, naming the autoencoder, when its decoder Jacobian cannot be trained.
     let k = model.ae.latent_dim();
     model
@@ -222,7 +220,7 @@ pub fn train(
     // Ξ starts at the STLSQ fit to the initial latents (equivariant when constrained) when they are
     // trained ones, else at zero.
     let xi0: Vec<f64> = if warm {
-        let (z0, dz0) = latents(model, &xt, &dxt)?;
+        let (z0, dz0) = super::latent::encode_rows(model, &x, &dx)?;
         let stlsq = crate::config::experiment::SindyConfig {
             regressor: "stlsq".into(),
             threshold: cfg.threshold,
@@ -234,6 +232,8 @@ pub fn train(
     } else {
         vec![0.0; d * p]
     };
+    let (xt, dxt) = (shaped(&x)?, shaped(&dx)?);
+    drop((x, dx));
     let (c0, basis) = match &constraint {
         None => (xi0, None),
         Some(con) => {
@@ -335,7 +335,7 @@ pub fn train(
         (None, None, None, None)
     } else {
         let (vxt, vdxt) = (shaped(vx)?, shaped(vdx)?);
-        let (vz, vdz) = latents(model, &vxt, &vdxt)?;
+        let (vz, vdz) = super::latent::encode_rows(model, vx, vdx)?;
         let (recon, dx_rel) = val_scores(model, lib, &coef.xi()?, &vxt, &vdxt)?;
         (
             Some(model_eq.r2(&vz, &vdz)?),
@@ -371,24 +371,6 @@ pub fn train(
     })
 }
 
-/// Rows to process per forward pass outside training.
-const CHUNK: usize = 4096;
-
-/// Eval-mode latents and their derivatives J_φ(x)ẋ as row-major f64.
-fn latents(model: &LaLiGan, x: &Tensor, dx: &Tensor) -> candle_core::Result<(Vec<f64>, Vec<f64>)> {
-    let (mut z, mut dz) = (Vec::new(), Vec::new());
-    let n = x.dim(0)?;
-    for at in (0..n).step_by(CHUNK) {
-        let len = CHUNK.min(n - at);
-        let (zc, dzc) = model
-            .ae
-            .encode_jvp(&x.narrow(0, at, len)?, &dx.narrow(0, at, len)?)?;
-        z.extend(zc.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?);
-        dz.extend(dzc.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?);
-    }
-    Ok((z, dz))
-}
-
 /// Validation reconstruction MSE and relative ẋ error ‖J_ψ(z)ΞΘ(z) − ẋ‖/‖ẋ‖.
 fn val_scores(
     model: &LaLiGan,
@@ -402,8 +384,8 @@ fn val_scores(
     let f = |t: Tensor| -> candle_core::Result<f64> {
         t.to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()
     };
-    for at in (0..n).step_by(CHUNK) {
-        let len = CHUNK.min(n - at);
+    for at in (0..n).step_by(super::latent::CHUNK) {
+        let len = super::latent::CHUNK.min(n - at);
         let (xb, dxb) = (x.narrow(0, at, len)?, dx.narrow(0, at, len)?);
         let z = model.ae.encode(&xb, false)?;
         let dz_pred = lib.features(&z)?.matmul(&xi.t()?)?;
@@ -481,12 +463,7 @@ pub fn run(exp: &Experiment, from: Option<&Path>, out: &Path, replace: bool) -> 
     };
     let stride = cfg.stride.max(1);
     let (x, dx, _) = super::discover::rows(&ds, "train", exp.data.n_train, stride)?;
-    let (vx, vdx) = if ds.splits().contains(&"val") {
-        let (a, b, _) = super::discover::rows(&ds, "val", 0, stride)?;
-        (a, b)
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let (vx, vdx) = super::discover::val_rows(&ds, stride)?;
     let k = model.ae.latent_dim();
     let names = if exp.sindy.state_names.is_empty() {
         (0..k).map(|i| format!("z{i}")).collect()

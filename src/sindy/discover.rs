@@ -49,6 +49,15 @@ pub fn rows(
     Ok((x, dx, d))
 }
 
+/// [`rows`] of the whole validation split, or none when the dataset has no validation split.
+pub fn val_rows(ds: &Dataset, stride: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+    if !ds.splits().contains(&"val") {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let (x, dx, _) = rows(ds, "val", 0, stride)?;
+    Ok((x, dx))
+}
+
 /// One fit with its report and validation scores.
 pub struct Fitted {
     pub model: SindyModel,

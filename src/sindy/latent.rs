@@ -10,7 +10,7 @@ use candle_core::{DType, Device, Tensor};
 use std::path::Path;
 
 /// Observations per forward pass.
-const CHUNK: usize = 4096;
+pub(crate) const CHUNK: usize = 4096;
 
 /// Latent states and derivatives of a split, first `n_traj` trajectories (0 = all), every `stride`-th
 /// step, as row-major f64 `[n, k]`; returns (z, ż, k).
@@ -21,7 +21,15 @@ pub fn rows(
     n_traj: usize,
     stride: usize,
 ) -> Result<(Vec<f64>, Vec<f64>, usize)> {
-    let (x, dx, d) = super::discover::rows(ds, split, n_traj, stride)?;
+    let (x, dx, _) = super::discover::rows(ds, split, n_traj, stride)?;
+    let (z, dz) = encode_rows(model, &x, &dx)?;
+    Ok((z, dz, model.ae.latent_dim()))
+}
+
+/// Eval-mode latents z = φ(x) and their derivatives ż = J_φ(x)·ẋ of observation rows `x`, `dx`
+/// (row-major f64 `[n, obs_len]`), [`CHUNK`] rows per pass; returns row-major f64 `[n, k]` each.
+pub fn encode_rows(model: &LaLiGan, x: &[f64], dx: &[f64]) -> Result<(Vec<f64>, Vec<f64>)> {
+    let d: usize = model.obs.iter().product();
     let k = model.ae.latent_dim();
     let (mut z, mut dz) = (
         Vec::with_capacity(x.len() / d * k),
@@ -36,7 +44,7 @@ pub fn rows(
         z.extend(zc.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?);
         dz.extend(dzc.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?);
     }
-    Ok((z, dz, k))
+    Ok((z, dz))
 }
 
 /// The model's generators acting on one time step's latent: every channel of the first block when its
