@@ -47,6 +47,7 @@ enum Command {
 
 /// Parses the command line, runs the command and maps errors to a message and a non-zero exit code.
 pub fn main() -> ExitCode {
+    laligan::threads::configure();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     laligan::progress::set_quiet(cli.quiet);

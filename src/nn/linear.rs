@@ -30,12 +30,16 @@ impl Linear {
 
     /// act(x Wᵀ + b) in one fused op.
     pub fn forward_act(&self, x: &Tensor, act: Act) -> Result<Tensor> {
-        linear_act(
-            x,
-            self.weight.as_tensor(),
-            self.bias.as_ref().map(Var::as_tensor),
-            act,
-        )
+        self.forward_repeat(x, act, 0)
+    }
+
+    /// [`Self::forward_act`] for an `x` whose last `repeat` rows (leading dimensions flattened) repeat
+    /// its first `repeat` rows: see [`fused::linear_repeat`].
+    pub fn forward_repeat(&self, x: &Tensor, act: Act, repeat: usize) -> Result<Tensor> {
+        let b = self.bias.as_ref().map(Var::as_tensor);
+        flat_rows(x, self.weight.as_tensor(), |x| {
+            fused::linear_repeat(x, self.weight.as_tensor(), b, act, repeat)
+        })
     }
 }
 
@@ -46,10 +50,16 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
 
 /// act(x Wᵀ + b) as one fused op, for `x` of any rank ≥ 2.
 pub fn linear_act(x: &Tensor, w: &Tensor, b: Option<&Tensor>, act: Act) -> Result<Tensor> {
+    flat_rows(x, w, |x| fused::linear(x, w, b, act))
+}
+
+/// Applies `f` (`[rows, inp] → [rows, out]`, `out` the rows of `w`) to `x` with its leading dimensions
+/// flattened into rows, and restores them.
+fn flat_rows(x: &Tensor, w: &Tensor, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
     let dims = x.dims().to_vec();
     let inp = dims[dims.len() - 1];
     let rows: usize = dims[..dims.len() - 1].iter().product();
-    let y = fused::linear(&x.reshape((rows, inp))?, w, b, act)?;
+    let y = f(&x.reshape((rows, inp))?)?;
     let mut out = dims;
     *out.last_mut().expect("rank ≥ 1") = w.dim(0)?;
     y.reshape(out)

@@ -50,6 +50,12 @@ pub struct Layer {
 impl Layer {
     /// Linear → batch norm (train mode uses batch statistics) → activation.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_repeat(x, train, 0)
+    }
+
+    /// [`Self::forward`] for `[rows, in]` whose last `repeat` rows repeat its first `repeat` rows
+    /// (see [`super::fused::linear_repeat`]); layers with batch norm take only distinct rows.
+    pub fn forward_repeat(&self, x: &Tensor, train: bool, repeat: usize) -> Result<Tensor> {
         // ReLU (or nothing) is fused into the last op of the layer; other activations follow it.
         let (fused, rest) = match self.activation {
             None => (Act::Identity, None),
@@ -57,8 +63,11 @@ impl Layer {
             Some(a) => (Act::Identity, Some(a)),
         };
         let y = match &self.norm {
+            Some(_) if repeat > 0 => {
+                candle_core::bail!("batch norm: repeated rows would weigh twice in its statistics")
+            }
             Some(bn) => bn.forward_act(&self.linear.forward(x)?, train, fused)?,
-            None => self.linear.forward_act(x, fused)?,
+            None => self.linear.forward_repeat(x, fused, repeat)?,
         };
         match rest {
             Some(a) => a.apply(&y),
@@ -132,9 +141,19 @@ pub fn forward_jvp_all(layers: &[Layer], x: &Tensor, t: &Tensor) -> Result<(Tens
 
 /// Applies `layers` in order.
 pub fn forward_all(layers: &[Layer], x: &Tensor, train: bool) -> Result<Tensor> {
+    forward_all_repeat(layers, x, train, 0)
+}
+
+/// [`forward_all`] for an `x` whose last `repeat` rows repeat its first (see [`Layer::forward_repeat`]).
+pub fn forward_all_repeat(
+    layers: &[Layer],
+    x: &Tensor,
+    train: bool,
+    repeat: usize,
+) -> Result<Tensor> {
     let mut y = x.clone();
     for l in layers {
-        y = l.forward(&y, train)?;
+        y = l.forward_repeat(&y, train, repeat)?;
     }
     Ok(y)
 }

@@ -118,13 +118,14 @@ impl LaLiGan {
     }
 
     /// The discriminator's real and fake inputs for latent windows `zf` and transformed ones `gz`
-    /// (`[b, window·k]`), given the reconstructions `xhat` (`[b·window, obs..]`): the latents alone, or
-    /// with their decoded observations appended when the discriminator sees those.
+    /// (`[b, window·k]`), given the reconstructions `xhat` (`[b·window, obs..]`, asked for only when
+    /// needed): the latents alone, or with their decoded observations appended when the discriminator
+    /// sees those.
     pub fn disc_inputs(
         &self,
         zf: &Tensor,
         gz: &Tensor,
-        xhat: &Tensor,
+        xhat: impl FnOnce() -> candle_core::Result<Tensor>,
         train: bool,
     ) -> candle_core::Result<(Tensor, Tensor)> {
         match self.disc_input {
@@ -132,6 +133,7 @@ impl LaLiGan {
             Input::LatentAndDecoded => {
                 let b = zf.dim(0)?;
                 let k = self.ae.latent_dim();
+                let xhat = xhat()?;
                 let gx = self.ae.decode(&gz.reshape(((), k))?, train)?;
                 Ok((
                     Tensor::cat(&[zf, &xhat.reshape((b, ()))?], 1)?,

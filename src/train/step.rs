@@ -112,11 +112,13 @@ pub fn loss(
 
     let gz = super::eval::transform(model, lie, &z, w)?;
     let zf = z.reshape((b, win * k))?;
-    let (real, fake) = model.disc_inputs(&zf, &gz, &xhat, true)?;
-    // One discriminator pass over [g·z (with gradient), z, g·z (both detached)].
-    let logits = model
-        .disc
-        .forward(&Tensor::cat(&[&fake, &real.detach(), &fake.detach()], 0)?)?;
+    let (real, fake) = model.disc_inputs(&zf, &gz, || Ok(xhat.clone()), true)?;
+    // One discriminator pass over [g·z (with gradient), z, g·z (both detached)]; the detached g·z rows
+    // repeat the first ones, so only their gradient is computed apart.
+    let logits = model.disc.forward_repeat(
+        &Tensor::cat(&[&fake, &real.detach(), &fake.detach()], 0)?,
+        b,
+    )?;
     let gan = bce_with_logits(&logits.narrow(0, 0, b)?, 1.0)?;
     let d_real = bce_with_logits(&logits.narrow(0, b, b)?, 1.0)?;
     let d_fake = bce_with_logits(&logits.narrow(0, 2 * b, b)?, 0.0)?;
