@@ -112,8 +112,16 @@ impl Default for AutoencoderConfig {
 pub trait Autoencoder: Send + Sync {
     /// φ: `[n, obs..]` → `[n, latent]`. Train mode uses and updates batch statistics.
     fn encode(&self, x: &Tensor, train: bool) -> Result<Tensor>;
-    /// ψ: `[n, latent]` → `[n, obs..]`.
-    fn decode(&self, z: &Tensor, train: bool) -> Result<Tensor>;
+    /// ψ before its output activation (the logits of a sigmoid output): `[n, latent]` → `[n, obs..]`.
+    fn decode_pre(&self, z: &Tensor, train: bool) -> Result<Tensor>;
+    /// The decoder's output activation.
+    fn output(&self) -> OutputActivation {
+        OutputActivation::Identity
+    }
+    /// ψ: `[n, latent]` → `[n, obs..]`, the output activation of [`Self::decode_pre`].
+    fn decode(&self, z: &Tensor, train: bool) -> Result<Tensor> {
+        self.output().apply(&self.decode_pre(z, train)?)
+    }
     /// Latent dimension per observation.
     fn latent_dim(&self) -> usize;
     /// Eval-mode φ(x) and its directional derivative J_φ(x)·v along `v` (same shape as `x`), by
@@ -170,7 +178,7 @@ impl Autoencoder for Identity {
     fn encode(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
         flatten_obs(x)
     }
-    fn decode(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
+    fn decode_pre(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
         unflatten_obs(z, &self.obs)
     }
     fn latent_dim(&self) -> usize {
@@ -233,7 +241,7 @@ impl Autoencoder for PcaProjection {
     fn encode(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
         self.project(&flatten_obs(x)?.broadcast_sub(&self.mean.as_tensor().detach())?)
     }
-    fn decode(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
+    fn decode_pre(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
         let x = self
             .lift(z)?
             .broadcast_add(&self.mean.as_tensor().detach())?;
@@ -386,11 +394,14 @@ impl Autoencoder for MlpAutoencoder {
             None => Ok(z),
         }
     }
-    fn decode(&self, z: &Tensor, train: bool) -> Result<Tensor> {
+    fn decode_pre(&self, z: &Tensor, train: bool) -> Result<Tensor> {
         let y = self
             .output
             .forward(&forward_all(&self.decoder, z, train)?)?;
-        unflatten_obs(&self.output_act.apply(&y)?, &self.obs)
+        unflatten_obs(&y, &self.obs)
+    }
+    fn output(&self) -> OutputActivation {
+        self.output_act
     }
     fn latent_dim(&self) -> usize {
         self.latent

@@ -196,7 +196,7 @@ impl Autoencoder for ConvAutoencoder {
         self.encode_impl(x, train)
     }
 
-    fn decode(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
+    fn decode_pre(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
         let n = z.dim(0)?;
         let mut y = z.clone();
         for l in &self.dec_fc {
@@ -211,12 +211,14 @@ impl Autoencoder for ConvAutoencoder {
             let act = if i < last { Act::Relu } else { Act::Identity };
             y = conv.forward_act(&upsample(&y, self.step)?, act)?;
         }
-        let y = self
-            .output
-            .apply(&crop(&y, (self.image.1, self.image.2))?)?;
+        let y = crop(&y, (self.image.1, self.image.2))?;
         let mut shape = vec![n];
         shape.extend(&self.obs);
         y.reshape(shape)
+    }
+
+    fn output(&self) -> OutputActivation {
+        self.output
     }
 
     fn latent_dim(&self) -> usize {

@@ -5,8 +5,19 @@ use candle_core::{Result, Tensor};
 /// Mean over samples of BCE(σ(x), y) for logits `x` and a constant label `y` ∈ [0, 1], in the stable form
 /// relu(x) − x·y + log(1 + exp(−|x|)) (candle's own overflows for |x| ≳ 17).
 pub fn bce_with_logits(x: &Tensor, y: f64) -> Result<Tensor> {
+    bce_form(x, &x.affine(y, 0.0)?)
+}
+
+/// Mean over elements of BCE(σ(x), y) for logits `x` and labels `y` ∈ [0, 1] of the same shape (pixel
+/// intensities as targets of a sigmoid output), in the same stable form.
+pub fn bce_with_logits_targets(x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    bce_form(x, &x.mul(y)?)
+}
+
+/// Mean of relu(x) − x·y + log(1 + exp(−|x|)), given `x` and `xy` = x·y.
+fn bce_form(x: &Tensor, xy: &Tensor) -> Result<Tensor> {
     let soft = x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
-    (x.relu()? - x.affine(y, 0.0)? + soft)?.mean_all()
+    (x.relu()? - xy + soft)?.mean_all()
 }
 
 /// Mean of (a − b)² over every element.
@@ -52,7 +63,29 @@ mod tests {
         for y in [0.0, 1.0] {
             let err = grad_check(&x, 1e-6, |x| bce_with_logits(x, y)).unwrap();
             assert!(err < 1e-9, "{err:e}");
+            // Per-element labels: equal to the constant-label form, with the same gradient.
+            let labels = Tensor::full(y, 6, &Device::Cpu).unwrap();
+            let a = bce_with_logits_targets(&x, &labels).unwrap();
+            let b = bce_with_logits(&x, y).unwrap();
+            assert!(crate::testing::max_abs_diff(&a, &b) < 1e-15);
         }
+        let labels = Tensor::new(&[0.0f64, 0.2, 0.5, 0.9, 1.0, 0.05], &Device::Cpu).unwrap();
+        let err = grad_check(&x, 1e-6, |x| bce_with_logits_targets(x, &labels)).unwrap();
+        assert!(err < 1e-9, "labels {err:e}");
+        // The pixel loss is stationary where the sigmoid matches the labels: σ(x) = y.
+        let at = |p: f64| (p / (1.0 - p)).ln();
+        let logits = candle_core::Var::new(&[at(0.2), at(0.5), at(0.9)], &Device::Cpu).unwrap();
+        let labels = Tensor::new(&[0.2f64, 0.5, 0.9], &Device::Cpu).unwrap();
+        let loss = bce_with_logits_targets(&logits, &labels).unwrap();
+        let grad = loss.backward().unwrap().get(&logits).unwrap().clone();
+        let zero = grad
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        assert!(zero < 1e-15, "{zero:e}");
         let (a, b) = (
             randn_like(&[2, 3], 1.0, 4).unwrap(),
             randn_like(&[2, 3], 1.0, 5).unwrap(),

@@ -26,6 +26,17 @@ pub enum Regularizer {
     None,
 }
 
+/// The reconstruction loss of training.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReconLoss {
+    /// Mean squared error.
+    #[default]
+    Mse,
+    /// Binary cross-entropy on the logits of a sigmoid output.
+    Bce,
+}
+
 /// `[train]` settings.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -38,6 +49,10 @@ pub struct TrainConfig {
     pub lr_disc: f64,
     /// Loss weights: reconstruction, generator's GAN term, regulariser R, channel term C.
     pub w_recon: f64,
+    /// The reconstruction term: `mse` (the reference) or `bce`, binary cross-entropy of a sigmoid
+    /// decoder's output against pixel intensities in [0, 1] (on its logits, so a saturated output still
+    /// gets a gradient). The validation score stays the MSE either way.
+    pub recon_loss: ReconLoss,
     pub w_gan: f64,
     pub w_reg: f64,
     pub regularizer: Regularizer,
@@ -60,6 +75,7 @@ impl Default for TrainConfig {
             lr_lie: 1e-3,
             lr_disc: 1e-3,
             w_recon: 1.0,
+            recon_loss: ReconLoss::Mse,
             w_gan: 0.01,
             w_reg: 0.02,
             regularizer: Regularizer::Cosine,

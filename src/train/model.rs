@@ -1,9 +1,10 @@
 //! The LaLiGAN model: autoencoder, latent representation and discriminator, each with its own parameter
 //! store (one optimizer each), built from an experiment config.
 
+use super::ReconLoss;
 use crate::config::experiment::Experiment;
 use crate::lie::Representation;
-use crate::nn::autoencoder::{self, Autoencoder};
+use crate::nn::autoencoder::{self, Autoencoder, OutputActivation};
 use crate::nn::discriminator::{Discriminator, Input};
 use crate::nn::Params;
 use crate::rng;
@@ -36,6 +37,12 @@ impl LaLiGan {
         let ae = autoencoder::build(&exp.autoencoder, obs, &mut ae_params.scope("ae", &mut r))
             .map_err(|e| config_err!("[autoencoder]: {e}"))?;
         let latent = ae.latent_dim();
+        if exp.train.recon_loss == ReconLoss::Bce && ae.output() != OutputActivation::Sigmoid {
+            return Err(config_err!(
+                "train.recon_loss = \"bce\" compares a sigmoid output with pixel intensities; set \
+                 [autoencoder] output = \"sigmoid\" or use recon_loss = \"mse\""
+            ));
+        }
         let mut lie_params = Params::new(dtype, dev);
         let mut r = rng::stream(exp.seed, "init/lie");
         let rep = Representation::new(

@@ -1,16 +1,16 @@
 //! One training step: the LaLiGAN loss (DESIGN.md §3) with one backward pass and three Adam updates.
 
 use super::model::LaLiGan;
-use super::{Regularizer, TrainConfig};
+use super::{ReconLoss, Regularizer, TrainConfig};
 use crate::lie::LieConfig;
-use crate::nn::loss::{bce_with_logits, mse};
+use crate::nn::loss::{bce_with_logits, bce_with_logits_targets, mse};
 use crate::nn::{Adam, Params};
 use candle_core::{DType, Result, Tensor, D};
 
 /// Loss terms of one step (unweighted), as tensors or numbers.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Terms<T = f64> {
-    /// MSE(ψ(φ(x)), x).
+    /// MSE(ψ(φ(x)), x), or the BCE of `recon_loss = "bce"`.
     pub recon: T,
     /// BCE(D(g·z), real): the generator's adversarial term.
     pub gan: T,
@@ -107,8 +107,13 @@ pub fn loss(
     let (b, win) = (x.dim(0)?, x.dim(1)?);
     let z = model.encode_windows(x, true)?; // [b, win, k]
     let k = z.dim(2)?;
-    let xhat = model.ae.decode(&z.reshape((b * win, k))?, true)?;
-    let recon = mse(&xhat, &x.reshape(xhat.shape())?)?;
+    let pre = model.ae.decode_pre(&z.reshape((b * win, k))?, true)?;
+    let xhat = model.ae.output().apply(&pre)?;
+    let target = x.reshape(xhat.shape())?;
+    let recon = match train.recon_loss {
+        ReconLoss::Mse => mse(&xhat, &target)?,
+        ReconLoss::Bce => bce_with_logits_targets(&pre, &target)?,
+    };
 
     let gz = super::eval::transform(model, lie, &z, w)?;
     let zf = z.reshape((b, win * k))?;
@@ -293,6 +298,11 @@ mod loss_tests {
     use candle_core::Device;
 
     fn tiny(extra: &str) -> (Experiment, LaLiGan) {
+        tiny_with(extra, &[])
+    }
+
+    /// [`tiny`] with `--set` overrides.
+    fn tiny_with(extra: &str, sets: &[String]) -> (Experiment, LaLiGan) {
         let exp: Experiment = crate::config::parse(
             &format!(
                 r#"
@@ -311,7 +321,7 @@ mod loss_tests {
                 "#
             ),
             "test",
-            &[],
+            sets,
         )
         .unwrap();
         let model = LaLiGan::new(&exp, &[3], DType::F64, &Device::Cpu).unwrap();
@@ -323,11 +333,22 @@ mod loss_tests {
     /// detached there); the discriminator sees its own term and the generator's GAN term.
     #[test]
     fn whole_loss_gradient_matches_finite_differences() {
-        // Two learnable channels so the channel term is active; both regularizers; both centerings.
+        // Two learnable channels so the channel term is active; both regularizers; both centerings;
+        // both reconstruction losses (BCE on a sigmoid output).
         let blocks = "blocks = [{ copies = 2, channels = 2, dim = 2 }]";
-        for (reg, center) in [("cosine", false), ("lnorm", true)] {
+        for (reg, center, recon) in [
+            ("cosine", false, "mse"),
+            ("lnorm", true, "mse"),
+            ("cosine", false, "bce"),
+        ] {
             let lie = format!("[lie]\n{blocks}\nkeep_center = {center}");
-            let (exp, model) = tiny(&format!("regularizer = \"{reg}\"\n{lie}"));
+            let sets = if recon == "bce" {
+                vec!["autoencoder.output=\"sigmoid\"".to_string()]
+            } else {
+                vec![]
+            };
+            let extra = format!("regularizer = \"{reg}\"\nrecon_loss = \"{recon}\"\n{lie}");
+            let (exp, model) = tiny_with(&extra, &sets);
             let x = randn_like(&[4, 2, 3], 1.0, 1).unwrap();
             let w = vec![randn_like(&[4, 2], 1.0, 2).unwrap()];
             let generator_side = || -> candle_core::Result<Tensor> {
@@ -347,6 +368,16 @@ mod loss_tests {
                 assert!(e < 1e-5, "{lie:?} {name}: {e:e}");
             }
         }
+    }
+
+    #[test]
+    fn bce_reconstruction_needs_a_sigmoid_output() {
+        let exp: Experiment =
+            crate::config::parse("seed = 1\n[train]\nrecon_loss = \"bce\"", "test", &[]).unwrap();
+        let err = LaLiGan::new(&exp, &[3], DType::F64, &Device::Cpu)
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("output = \"sigmoid\""), "{err}");
     }
 
     #[test]
