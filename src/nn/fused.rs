@@ -97,6 +97,11 @@ fn gemm_into_new<T: Float>(
     parallel: bool,
 ) -> Vec<T> {
     let mut v: Vec<T> = Vec::with_capacity(rows.max(m) * n);
+    if k == 0 {
+        // An empty product: zeros (gemm need not write anything then).
+        v.resize(m * n, T::zero());
+        return v;
+    }
     let dst = v.spare_capacity_mut();
     // SAFETY: a `MaybeUninit<T>` slice has the layout of a `[T]` one; gemm does not read the
     // destination when `acc` is false and writes all m·n elements, after which they are initialized.
