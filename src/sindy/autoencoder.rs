@@ -7,8 +7,8 @@
 //! Both Jacobian-vector products are built from differentiable ops, so the ẋ term trains the decoder
 //! and the encoder. The autoencoder runs in eval mode throughout (batch norm with its stored
 //! statistics, which stay fixed): the same maps that the equations are evaluated and forecast with.
-//! Ξ starts at the STLSQ fit to the latents of a trained autoencoder, or at zero; after every `mask_every`-th epoch the entries with
-//! |ξ| < `threshold` are masked for good.
+//! Ξ starts at the STLSQ fit to the latents of a trained autoencoder, or at zero; after every
+//! `mask_every`-th epoch the entries with |ξ| < `threshold` are masked for good.
 
 use super::constraint::{ConstraintMode, SymmetryConstraint};
 use super::discover::Fitted;
@@ -128,8 +128,7 @@ fn loss(
 ) -> candle_core::Result<(Tensor, [Tensor; 4])> {
     let xi = coef.xi()?;
     let (z, dz) = model.ae.encode_jvp(x, dx)?;
-    let dz_pred = lib.features(&z)?.matmul(&xi.t()?)?;
-    let (xhat, dx_pred) = model.ae.decode_jvp(&z, &dz_pred)?;
+    let (dz_pred, xhat, dx_pred) = predict(model, lib, &xi, &z)?;
     let terms = [
         (xhat - x)?.sqr()?.mean_all()?,
         (dz_pred - dz)?.sqr()?.mean_all()?,
@@ -141,6 +140,18 @@ fn loss(
         total = (total + t.affine(w, 0.0)?)?;
     }
     Ok((total, terms))
+}
+
+/// At latents `z`: the latent model's ż = ΞΘ(z), the reconstruction ψ(z) and the predicted ẋ = J_ψ(z)·ż.
+fn predict(
+    model: &LaLiGan,
+    lib: &Library,
+    xi: &Tensor,
+    z: &Tensor,
+) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+    let dz = lib.features(z)?.matmul(&xi.t()?)?;
+    let (xhat, dx) = model.ae.decode_jvp(z, &dz)?;
+    Ok((dz, xhat, dx))
 }
 
 /// What [`train`] returns.
@@ -388,8 +399,7 @@ fn val_scores(
         let len = super::latent::CHUNK.min(n - at);
         let (xb, dxb) = (x.narrow(0, at, len)?, dx.narrow(0, at, len)?);
         let z = model.ae.encode(&xb, false)?;
-        let dz_pred = lib.features(&z)?.matmul(&xi.t()?)?;
-        let (xhat, dx_pred) = model.ae.decode_jvp(&z, &dz_pred)?;
+        let (_, xhat, dx_pred) = predict(model, lib, xi, &z)?;
         se += f((xhat - &xb)?)?;
         err2 += f((dx_pred - &dxb)?)?;
         norm2 += f(dxb)?;
