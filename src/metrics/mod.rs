@@ -3,4 +3,6 @@
 
 pub mod symmetry;
 
-pub use symmetry::{imag_ratio, invariant_form, mean_point, orbit, orbit_cv, skew_ratio};
+pub use symmetry::{
+    imag_ratio, invariant_form, mean_point, orbit, orbit_cv, rotation_plane, skew_ratio,
+};

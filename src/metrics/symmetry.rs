@@ -90,9 +90,14 @@ pub fn skew_ratio(l: &[f64], d: usize) -> f64 {
 /// `‖Q‖_F = 1`) minimising `Σ_L ‖LᵀQ + QL‖_F²`, i.e. the right singular vector
 /// of the smallest singular value of the linear map `Q ↦ (LᵀQ + QL)_L`, with `Q`
 /// parametrised isometrically (diagonal entries, off-diagonal pairs scaled by
-/// `1/√2`). `residual` is `σ_min / σ_max` of that map (0 = exactly invariant);
-/// it is always returned, so approximately-rotational generators still get a
-/// form.
+/// `1/√2`). When several singular values lie within `1e-2·σ_max` of the
+/// smallest, every form in their span is invariant to that accuracy (a rotation
+/// with a zero mode, two independent rotations) and the least-squares choice is
+/// an arbitrary, often indefinite, mix; then `Q` is the most positive definite
+/// form of that span (largest smallest eigenvalue), if one is positive definite.
+/// `residual` is `‖(LᵀQ + QL)_L‖ / σ_max` (`σ_min / σ_max` for the least-squares
+/// form; 0 = exactly invariant); it is always returned, so
+/// approximately-rotational generators still get a form.
 ///
 /// Sign convention: the trace of `Q` is made positive when `|tr Q| > 1e-8`
 /// (so positive-definite forms come out positive definite); otherwise the
@@ -137,30 +142,53 @@ pub fn invariant_form(gens: &[&[f64]], d: usize) -> (Vec<f64>, f64) {
         }
     }
 
-    let svd = a.svd(false, true);
+    let svd = a.clone().svd(false, true);
     let v_t = svd.v_t.expect("V requested");
     let sv = &svd.singular_values;
-    let (k_min, s_min) =
-        sv.iter().copied().enumerate().fold(
-            (0, f64::INFINITY),
-            |b, (k, s)| if s < b.1 { (k, s) } else { b },
-        );
+    let s_min = sv.iter().copied().fold(f64::INFINITY, f64::min);
     let s_max = sv.iter().copied().fold(0.0, f64::max);
     if !s_max.is_finite() || !s_min.is_finite() {
         return (vec![f64::NAN; d * d], f64::NAN);
     }
-    let residual = if s_max > 0.0 { s_min / s_max } else { 0.0 };
-
-    let mut q = vec![0.0; d * d];
-    for (col, &(i, j)) in params.iter().enumerate() {
-        let x = v_t[(k_min, col)];
-        if i == j {
-            q[i * d + i] = x;
-        } else {
-            q[i * d + j] = x * inv_sqrt2;
-            q[j * d + i] = x * inv_sqrt2;
+    // Candidates: every form invariant to within NEAR_NULL·σ_max, as orthonormal parameter vectors.
+    let near: Vec<Vec<f64>> = (0..sv.len())
+        .filter(|&k| sv[k] <= s_min + NEAR_NULL * s_max)
+        .map(|k| v_t.row(k).iter().copied().collect())
+        .collect();
+    let sym = |x: &[f64]| {
+        let mut q = DMatrix::<f64>::zeros(d, d);
+        for (&x, &(i, j)) in x.iter().zip(&params) {
+            let x = if i == j { x } else { x * inv_sqrt2 };
+            q[(i, j)] = x;
+            q[(j, i)] = x;
         }
-    }
+        q
+    };
+    let basis: Vec<DMatrix<f64>> = near.iter().map(|x| sym(x)).collect();
+    let smallest = sv
+        .iter()
+        .enumerate()
+        .fold(0, |b, (k, &s)| if s < sv[b] { k } else { b });
+    let definite = if near.len() > 1 {
+        most_definite(&basis)
+    } else {
+        None
+    };
+    let coef = definite.unwrap_or_else(|| {
+        // No definite candidate: the least-squares form (the smallest singular vector).
+        let best: Vec<f64> = v_t.row(smallest).iter().copied().collect();
+        near.iter().map(|x| dot(x, &best)).collect()
+    });
+    let x: Vec<f64> = (0..np)
+        .map(|c| near.iter().zip(&coef).map(|(v, a)| a * v[c]).sum())
+        .collect();
+    let residual = if s_max > 0.0 {
+        (&a * nalgebra::DVector::from_column_slice(&x)).norm() / s_max / frob(&x)
+    } else {
+        0.0
+    };
+    let q_m = sym(&x);
+    let mut q: Vec<f64> = (0..d * d).map(|k| q_m[(k / d, k % d)]).collect();
     let norm = frob(&q);
     q.iter_mut().for_each(|x| *x /= norm);
 
@@ -176,6 +204,58 @@ pub fn invariant_form(gens: &[&[f64]], d: usize) -> (Vec<f64>, f64) {
         q.iter_mut().for_each(|x| *x = -*x);
     }
     (q, residual)
+}
+
+/// Relative residual below which a form counts as invariant in [`invariant_form`] when the
+/// generators leave more than one form (nearly) invariant.
+const NEAR_NULL: f64 = 1e-2;
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Coefficients `a` (‖a‖ = 1) of the combination `Σ aₖ Qₖ` of Frobenius-orthonormal symmetric
+/// matrices with the largest smallest eigenvalue, when that eigenvalue is positive; `None` when
+/// no combination is positive definite. The smallest eigenvalue is concave, so projected subgradient ascent over the unit ball finds the
+/// maximum; it starts from the projection of the identity.
+fn most_definite(basis: &[DMatrix<f64>]) -> Option<Vec<f64>> {
+    let lam_min = |a: &[f64]| {
+        let q = basis.iter().zip(a).fold(
+            DMatrix::zeros(basis[0].nrows(), basis[0].ncols()),
+            |m, (b, &x)| m + b * x,
+        );
+        let e = q.symmetric_eigen();
+        let k = e.eigenvalues.imin();
+        (e.eigenvalues[k], e.eigenvectors.column(k).into_owned())
+    };
+    let norm = |a: &[f64]| dot(a, a).sqrt();
+    let mut a: Vec<f64> = basis.iter().map(|b| b.trace()).collect();
+    if norm(&a) == 0.0 {
+        a[0] = 1.0;
+    }
+    let n0 = norm(&a);
+    a.iter_mut().for_each(|x| *x /= n0);
+    let mut best = (f64::NEG_INFINITY, a.clone());
+    for t in 0..2000 {
+        let (lam, v) = lam_min(&a);
+        let scaled = lam / norm(&a);
+        if scaled > best.0 {
+            best = (scaled, a.clone());
+        }
+        // ∂λ_min/∂aₖ = vᵀQₖv for the eigenvector v of the smallest eigenvalue.
+        let step = 0.5 / ((t + 1) as f64).sqrt();
+        for (x, b) in a.iter_mut().zip(basis) {
+            *x += step * (v.transpose() * b * &v)[(0, 0)];
+        }
+        let n = norm(&a);
+        if n > 1.0 {
+            a.iter_mut().for_each(|x| *x /= n);
+        }
+    }
+    let (lam, mut a) = best;
+    let n = norm(&a);
+    a.iter_mut().for_each(|x| *x /= n);
+    (lam > 0.0).then_some(a)
 }
 
 /// Mean over trajectories of `std(I) / |mean(I)|` with `I(z) = (z−c)ᵀQ(z−c)`.
@@ -239,6 +319,36 @@ pub fn mean_point(trajs: &[Vec<f64>], d: usize) -> Vec<f64> {
         sum.iter_mut().for_each(|s| *s /= n as f64);
     }
     sum
+}
+
+/// An orthonormal basis `[u₁, u₂]` of the real plane that `l` (d×d) rotates fastest: the span of
+/// the real and imaginary parts of an eigenvector for its eigenvalue of largest `|Im λ|`. The plane
+/// is invariant under `l`. `None` when every eigenvalue is real (or `l` is not finite).
+pub fn rotation_plane(l: &[f64], d: usize) -> Option<[Vec<f64>; 2]> {
+    let eigs = eigenvalues(l, d)?;
+    let max_abs = eigs.iter().map(|&(r, i)| r.hypot(i)).fold(0.0, f64::max);
+    let &(re, im) = eigs.iter().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
+    if im.abs() <= EIG_REL_TOL * max_abs {
+        return None;
+    }
+    // The eigenvector is the null vector of L − λI: the last right singular vector.
+    let lambda = nalgebra::Complex::new(re, im);
+    let m = to_matrix(l, d, "rotation_plane").map(|x| nalgebra::Complex::new(x, 0.0))
+        - DMatrix::identity(d, d) * lambda;
+    let svd = m.svd(false, true);
+    let v_t = svd.v_t?;
+    let k = svd.singular_values.imin();
+    // Rows of Vᴴ are conjugated singular vectors.
+    let v: Vec<nalgebra::Complex<f64>> = v_t.row(k).iter().map(|c| c.conj()).collect();
+    let mut u1: Vec<f64> = v.iter().map(|c| c.re).collect();
+    let mut u2: Vec<f64> = v.iter().map(|c| c.im).collect();
+    let n1 = frob(&u1);
+    u1.iter_mut().for_each(|x| *x /= n1);
+    let along: f64 = u1.iter().zip(&u2).map(|(a, b)| a * b).sum();
+    u2.iter_mut().zip(&u1).for_each(|(b, a)| *b -= along * a);
+    let n2 = frob(&u2);
+    u2.iter_mut().for_each(|x| *x /= n2);
+    Some([u1, u2])
 }
 
 /// Matrix exponential by scaling and squaring with a Taylor series.
@@ -435,6 +545,87 @@ mod tests {
         let s = std::f64::consts::FRAC_1_SQRT_2;
         assert!(res < 1e-12);
         assert_close(&q, &[s, 0.0, 0.0, -s], 1e-12);
+    }
+
+    /// Smallest eigenvalue of a symmetric row-major d×d matrix.
+    fn lam_min(q: &[f64], d: usize) -> f64 {
+        mat(q, d).symmetric_eigen().eigenvalues.min()
+    }
+
+    #[test]
+    fn invariant_form_with_zero_mode_is_definite() {
+        // A rotation with an inert axis conserves r² and the axis coordinate²; the least-squares
+        // form is any mix of the two, the most definite one is the identity.
+        let l = [0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let (q, res) = invariant_form(&[&l], 3);
+        let s = 1.0 / 3f64.sqrt();
+        assert_close(&q, &[s, 0.0, 0.0, 0.0, s, 0.0, 0.0, 0.0, s], 1e-12);
+        assert!(res < 1e-12, "{res}");
+        // Two independent rotations of R⁴ (two channels): I/2.
+        let mut l1 = [0.0; 16];
+        let mut l2 = [0.0; 16];
+        (l1[1], l1[4], l2[11], l2[14]) = (1.0, -1.0, 1.0, -1.0);
+        let (q, res) = invariant_form(&[&l1, &l2], 4);
+        let i4: Vec<f64> = (0..16)
+            .map(|k| if k % 5 == 0 { 0.5 } else { 0.0 })
+            .collect();
+        assert_close(&q, &i4, 1e-12);
+        assert!(res < 1e-12, "{res}");
+    }
+
+    #[test]
+    fn invariant_form_with_zero_mode_in_another_basis() {
+        // L = P (so(2) ⊕ 0) P⁻¹ conserves exactly the forms P⁻ᵀ (a·I₂ ⊕ b) P⁻¹.
+        let p = DMatrix::from_row_slice(3, 3, &[1.5, 0.4, -0.3, 0.2, 0.8, 0.5, -0.6, 0.1, 1.1]);
+        let pinv = p.clone().try_inverse().unwrap();
+        let j = DMatrix::from_row_slice(3, 3, &[0.0, 2.0, 0.0, -2.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        let l = row_major(&(&p * j * &pinv));
+        let (q, res) = invariant_form(&[&l], 3);
+        assert!(res < 1e-10 && invariance_err(&l, &q, 3) < 1e-10, "{res}");
+        assert!((frob(&q) - 1.0).abs() < 1e-12);
+        // Best smallest eigenvalue over the family at unit norm, by a fine grid over (a, b).
+        let best = (0..100_000)
+            .map(|k| {
+                let t = std::f64::consts::PI * k as f64 / 100_000.0;
+                let core = DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![
+                    t.cos(),
+                    t.cos(),
+                    t.sin(),
+                ]));
+                let f = row_major(&(pinv.transpose() * core * &pinv));
+                lam_min(&f, 3) / frob(&f)
+            })
+            .fold(f64::NEG_INFINITY, f64::max);
+        let got = lam_min(&q, 3);
+        assert!(
+            got > 0.0 && (got - best).abs() < 1e-4 * best,
+            "{got} vs {best}"
+        );
+    }
+
+    #[test]
+    fn rotation_plane_is_invariant() {
+        // so(3)'s generator about the z axis rotates the xy plane.
+        let [u1, u2] = rotation_plane(&so3()[2], 3).unwrap();
+        assert!(u1[2].abs() < 1e-12 && u2[2].abs() < 1e-12);
+        assert!((frob(&u1) - 1.0).abs() < 1e-12 && (frob(&u2) - 1.0).abs() < 1e-12);
+        assert!(rotation_plane(&[1.0, 0.0, 0.0, -2.0], 2).is_none());
+        // P (spiral ⊕ decay) P⁻¹: L maps the plane into itself, and the basis is orthonormal.
+        let p = DMatrix::from_row_slice(3, 3, &[1.5, 0.4, -0.3, 0.2, 0.8, 0.5, -0.6, 0.1, 1.1]);
+        let core =
+            DMatrix::from_row_slice(3, 3, &[0.03, 3.0, 0.0, -3.0, 0.03, 0.0, 0.0, 0.0, -0.2]);
+        let l = &p * core * p.clone().try_inverse().unwrap();
+        let [u1, u2] = rotation_plane(&row_major(&l), 3).unwrap();
+        let (a, b) = (
+            nalgebra::DVector::from_vec(u1),
+            nalgebra::DVector::from_vec(u2),
+        );
+        assert!(a.dot(&b).abs() < 1e-12);
+        for u in [&a, &b] {
+            let lu = &l * u;
+            let out = &lu - &a * a.dot(&lu) - &b * b.dot(&lu);
+            assert!(out.norm() < 1e-10 * lu.norm(), "{}", out.norm());
+        }
     }
 
     #[test]

@@ -319,7 +319,7 @@ pub fn plots(
         fig.save(&out.join("generators.png")).map_err(plot_err)?;
     }
 
-    // Validation latents (first two coordinates of each block's first copy) with the group's orbits.
+    // Validation latents of each block's first copy with the group's orbits.
     let k = model.ae.latent_dim();
     let mut at = 0;
     let mut shown = Vec::new();
@@ -338,29 +338,33 @@ pub fn plots(
         for (col, (i, at, d, l)) in shown.iter().enumerate() {
             let trajs = super::eval::block_latents(s, k, *at, *d);
             let c = super::orbits::block_center(exp, &trajs, *d);
+            let view = View::new(l, *d);
             let ax = fig
                 .axes(0, col)
-                .title(&format!("block {i}: z{} vs z{}", at, at + 1))
-                .xlabel(&format!("z{at}"))
-                .ylabel(&format!("z{}", at + 1))
+                .title(&view.title(*i, *at, &trajs, &c))
+                .xlabel(&view.label(*at, 0))
+                .ylabel(&view.label(*at, 1))
                 .equal_aspect(true);
+            let xy =
+                |pts: &mut dyn Iterator<Item = (f64, f64)>| -> (Vec<f64>, Vec<f64>) { pts.unzip() };
             if trajs.iter().all(|tr| tr.len() == *d) {
                 // Static samples: the latents as a cloud, with the orbits of a few of them.
-                let xs: Vec<f64> = trajs.iter().take(2000).map(|p| p[0]).collect();
-                let ys: Vec<f64> = trajs.iter().take(2000).map(|p| p[1]).collect();
+                let (xs, ys) = xy(&mut trajs.iter().take(2000).map(|p| view.project(p)));
                 ax.scatter(&xs, &ys, None)
                     .color(PALETTE[0])
                     .marker_size(1.5);
             }
             for (t, tr) in trajs.iter().enumerate().take(10) {
                 let color = PALETTE[t % PALETTE.len()];
-                let xs: Vec<f64> = tr.chunks(*d).map(|p| p[0]).collect();
-                let ys: Vec<f64> = tr.chunks(*d).map(|p| p[1]).collect();
+                let (xs, ys) = xy(&mut tr.chunks(*d).map(|p| view.project(p)));
                 ax.line(&xs, &ys, None).color(color);
                 let z0: Vec<f64> = tr[..*d].iter().zip(&c).map(|(z, c)| z - c).collect();
                 let orbit = metrics::orbit(l, *d, &z0, 200);
-                let mut ox: Vec<f64> = orbit.chunks(*d).map(|p| p[0] + c[0]).collect();
-                let mut oy: Vec<f64> = orbit.chunks(*d).map(|p| p[1] + c[1]).collect();
+                let shifted = orbit.chunks(*d).map(|p| {
+                    let p: Vec<f64> = p.iter().zip(&c).map(|(p, c)| p + c).collect();
+                    view.project(&p)
+                });
+                let (mut ox, mut oy) = xy(&mut shifted.into_iter());
                 ox.push(ox[0]);
                 oy.push(oy[0]);
                 ax.line(&ox, &oy, None).color(color).dashed();
@@ -369,4 +373,53 @@ pub fn plots(
         fig.save(&out.join("latent.png")).map_err(plot_err)?;
     }
     Ok(())
+}
+
+/// How a latent block is drawn: its two coordinates, or, for a larger block whose generator rotates,
+/// the plane it rotates (orthonormal coordinates u1, u2 of [`metrics::rotation_plane`]).
+struct View {
+    plane: Option<[Vec<f64>; 2]>,
+}
+
+impl View {
+    fn new(l: &[f64], d: usize) -> Self {
+        Self {
+            plane: (d > 2).then(|| metrics::rotation_plane(l, d)).flatten(),
+        }
+    }
+
+    fn project(&self, p: &[f64]) -> (f64, f64) {
+        let dot = |u: &[f64]| p.iter().zip(u).map(|(a, b)| a * b).sum::<f64>();
+        match &self.plane {
+            None => (p[0], p[1]),
+            Some([u1, u2]) => (dot(u1), dot(u2)),
+        }
+    }
+
+    fn label(&self, at: usize, axis: usize) -> String {
+        match self.plane {
+            None => format!("z{}", at + axis),
+            Some(_) => format!("u{}", axis + 1),
+        }
+    }
+
+    /// The panel title; for a plane, with the share of the latents' variance about `c` in it.
+    fn title(&self, block: usize, at: usize, trajs: &[Vec<f64>], c: &[f64]) -> String {
+        let Some([u1, u2]) = &self.plane else {
+            return format!("block {block}: z{at} vs z{}", at + 1);
+        };
+        let (mut inside, mut total) = (0.0, 0.0);
+        for p in trajs.iter().flat_map(|t| t.chunks(c.len())) {
+            let y: Vec<f64> = p.iter().zip(c).map(|(p, c)| p - c).collect();
+            let dot = |u: &[f64]| y.iter().zip(u).map(|(a, b)| a * b).sum::<f64>();
+            inside += dot(u1).powi(2) + dot(u2).powi(2);
+            total += y.iter().map(|v| v * v).sum::<f64>();
+        }
+        let share = if total > 0.0 {
+            100.0 * inside / total
+        } else {
+            0.0
+        };
+        format!("block {block}: plane L rotates ({share:.0}% of the variance)")
+    }
 }
