@@ -106,7 +106,6 @@ fn pendulum_movie_config_trains_tiny() {
         "data.n_train=0",
         "data.stride=1",
         "autoencoder.channels=[3, 4]",
-        "autoencoder.fc=[8]",
         "discriminator.hidden=16",
         "discriminator.layers=2",
         "train.batch_size=16",
