@@ -164,24 +164,20 @@ pub fn invariant_form(gens: &[&[f64]], d: usize) -> (Vec<f64>, f64) {
         }
         q
     };
-    let basis: Vec<DMatrix<f64>> = near.iter().map(|x| sym(x)).collect();
-    let smallest = sv
-        .iter()
-        .enumerate()
-        .fold(0, |b, (k, &s)| if s < sv[b] { k } else { b });
+    // Several candidates: the most definite mix of them, if one is definite; otherwise the
+    // least-squares form (the smallest singular vector).
     let definite = if near.len() > 1 {
+        let basis: Vec<DMatrix<f64>> = near.iter().map(|x| sym(x)).collect();
         most_definite(&basis)
     } else {
         None
     };
-    let coef = definite.unwrap_or_else(|| {
-        // No definite candidate: the least-squares form (the smallest singular vector).
-        let best: Vec<f64> = v_t.row(smallest).iter().copied().collect();
-        near.iter().map(|x| dot(x, &best)).collect()
-    });
-    let x: Vec<f64> = (0..np)
-        .map(|c| near.iter().zip(&coef).map(|(v, a)| a * v[c]).sum())
-        .collect();
+    let x: Vec<f64> = match definite {
+        Some(coef) => (0..np)
+            .map(|c| near.iter().zip(&coef).map(|(v, a)| a * v[c]).sum())
+            .collect(),
+        None => v_t.row(sv.imin()).iter().copied().collect(),
+    };
     let residual = if s_max > 0.0 {
         (&a * nalgebra::DVector::from_column_slice(&x)).norm() / s_max / frob(&x)
     } else {
@@ -216,8 +212,9 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// Coefficients `a` (‖a‖ = 1) of the combination `Σ aₖ Qₖ` of Frobenius-orthonormal symmetric
 /// matrices with the largest smallest eigenvalue, when that eigenvalue is positive; `None` when
-/// no combination is positive definite. The smallest eigenvalue is concave, so projected subgradient ascent over the unit ball finds the
-/// maximum; it starts from the projection of the identity.
+/// no combination is positive definite. The smallest eigenvalue is concave, so projected
+/// subgradient ascent over the unit ball finds the maximum; it starts from the projection of the
+/// identity.
 fn most_definite(basis: &[DMatrix<f64>]) -> Option<Vec<f64>> {
     let lam_min = |a: &[f64]| {
         let q = basis.iter().zip(a).fold(
@@ -344,7 +341,7 @@ pub fn rotation_plane(l: &[f64], d: usize) -> Option<[Vec<f64>; 2]> {
     let mut u2: Vec<f64> = v.iter().map(|c| c.im).collect();
     let n1 = frob(&u1);
     u1.iter_mut().for_each(|x| *x /= n1);
-    let along: f64 = u1.iter().zip(&u2).map(|(a, b)| a * b).sum();
+    let along = dot(&u1, &u2);
     u2.iter_mut().zip(&u1).for_each(|(b, a)| *b -= along * a);
     let n2 = frob(&u2);
     u2.iter_mut().for_each(|x| *x /= n2);

@@ -345,26 +345,27 @@ pub fn plots(
                 .xlabel(&view.label(*at, 0))
                 .ylabel(&view.label(*at, 1))
                 .equal_aspect(true);
-            let xy =
-                |pts: &mut dyn Iterator<Item = (f64, f64)>| -> (Vec<f64>, Vec<f64>) { pts.unzip() };
             if trajs.iter().all(|tr| tr.len() == *d) {
                 // Static samples: the latents as a cloud, with the orbits of a few of them.
-                let (xs, ys) = xy(&mut trajs.iter().take(2000).map(|p| view.project(p)));
+                let (xs, ys): (Vec<f64>, Vec<f64>) =
+                    trajs.iter().take(2000).map(|p| view.project(p)).unzip();
                 ax.scatter(&xs, &ys, None)
                     .color(PALETTE[0])
                     .marker_size(1.5);
             }
             for (t, tr) in trajs.iter().enumerate().take(10) {
                 let color = PALETTE[t % PALETTE.len()];
-                let (xs, ys) = xy(&mut tr.chunks(*d).map(|p| view.project(p)));
+                let (xs, ys): (Vec<f64>, Vec<f64>) = tr.chunks(*d).map(|p| view.project(p)).unzip();
                 ax.line(&xs, &ys, None).color(color);
                 let z0: Vec<f64> = tr[..*d].iter().zip(&c).map(|(z, c)| z - c).collect();
                 let orbit = metrics::orbit(l, *d, &z0, 200);
-                let shifted = orbit.chunks(*d).map(|p| {
-                    let p: Vec<f64> = p.iter().zip(&c).map(|(p, c)| p + c).collect();
-                    view.project(&p)
-                });
-                let (mut ox, mut oy) = xy(&mut shifted.into_iter());
+                let (mut ox, mut oy): (Vec<f64>, Vec<f64>) = orbit
+                    .chunks(*d)
+                    .map(|p| {
+                        let p: Vec<f64> = p.iter().zip(&c).map(|(p, c)| p + c).collect();
+                        view.project(&p)
+                    })
+                    .unzip();
                 ox.push(ox[0]);
                 oy.push(oy[0]);
                 ax.line(&ox, &oy, None).color(color).dashed();
@@ -405,14 +406,14 @@ impl View {
 
     /// The panel title; for a plane, with the share of the latents' variance about `c` in it.
     fn title(&self, block: usize, at: usize, trajs: &[Vec<f64>], c: &[f64]) -> String {
-        let Some([u1, u2]) = &self.plane else {
+        if self.plane.is_none() {
             return format!("block {block}: z{at} vs z{}", at + 1);
-        };
+        }
         let (mut inside, mut total) = (0.0, 0.0);
         for p in trajs.iter().flat_map(|t| t.chunks(c.len())) {
             let y: Vec<f64> = p.iter().zip(c).map(|(p, c)| p - c).collect();
-            let dot = |u: &[f64]| y.iter().zip(u).map(|(a, b)| a * b).sum::<f64>();
-            inside += dot(u1).powi(2) + dot(u2).powi(2);
+            let (a, b) = self.project(&y);
+            inside += a * a + b * b;
             total += y.iter().map(|v| v * v).sum::<f64>();
         }
         let share = if total > 0.0 {
