@@ -93,6 +93,8 @@ pub struct LieConfig {
     pub threshold: f64,
     /// ... after every `threshold_every`-th epoch (0 = never).
     pub threshold_every: usize,
+    /// How a thresholding treats entries masked by an earlier one.
+    pub threshold_mask: MaskRule,
 }
 
 impl Default for LieConfig {
@@ -110,8 +112,22 @@ impl Default for LieConfig {
             keep_center: false,
             threshold: 0.3,
             threshold_every: 5,
+            threshold_mask: MaskRule::Recompute,
         }
     }
+}
+
+/// The mask a sequential thresholding leaves.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaskRule {
+    /// Recomputed from the raw generator each time, as the reference does: a masked entry keeps its last
+    /// value (it gets no gradient) and comes back once it exceeds threshold·max|L| again, e.g. after the
+    /// surviving entries shrank.
+    #[default]
+    Recompute,
+    /// Cumulative: a masked entry never comes back.
+    Cumulative,
 }
 
 /// How the coefficients w of g = exp(Σ wⱼLⱼ) are drawn, one independent draw per sample.
@@ -264,18 +280,26 @@ impl Representation {
         Tensor::cat(&parts, D::Minus1)
     }
 
-    /// Sequential thresholding: masks entries with |L| ≤ tau·max|L| per channel of every learnable block;
-    /// the mask is cumulative. Returns the number of active entries afterwards.
-    pub fn threshold(&self, tau: f64) -> Result<usize> {
+    /// Sequential thresholding: masks entries with |L| ≤ tau·max|L| per channel of every learnable block,
+    /// with L the raw generator (`Recompute`) or the masked one, keeping old masks (`Cumulative`).
+    /// Returns the number of active entries afterwards.
+    pub fn threshold(&self, tau: f64, rule: MaskRule) -> Result<usize> {
         let mut active = 0;
         for b in self.blocks.iter().filter(|b| b.learnable) {
-            let l = b.basis.as_tensor().mul(b.mask.as_tensor())?.abs()?;
+            let raw = b.basis.as_tensor();
+            let l = match rule {
+                MaskRule::Recompute => raw.abs()?,
+                MaskRule::Cumulative => raw.mul(b.mask.as_tensor())?.abs()?,
+            };
             let (c, d) = (b.block.channels, b.block.dim);
             let max = l.reshape((c, d * d))?.max_keepdim(1)?.reshape((c, 1, 1))?;
             let keep = l
                 .broadcast_gt(&max.affine(tau, 0.0)?)?
                 .to_dtype(l.dtype())?;
-            let mask = b.mask.as_tensor().mul(&keep)?;
+            let mask = match rule {
+                MaskRule::Recompute => keep,
+                MaskRule::Cumulative => b.mask.as_tensor().mul(&keep)?,
+            };
             active += mask.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()? as usize;
             b.mask.set(&mask)?;
         }
@@ -354,26 +378,35 @@ mod tests {
         .unwrap();
         b.basis.set(&v).unwrap();
         // Channel 0: max 2, τ·max = 0.6 → keeps 1 and −2. Channel 1: max 0.5, τ·max = 0.15 → keeps 0.5 and −0.2.
-        assert_eq!(r.threshold(0.3).unwrap(), 4);
-        let m = b
-            .mask
-            .as_tensor()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f64>()
-            .unwrap();
+        let mask = || {
+            b.mask
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap()
+        };
+        assert_eq!(r.threshold(0.3, MaskRule::Recompute).unwrap(), 4);
+        let m = mask();
         assert_eq!(m, vec![1., 0., 0., 1., 0., 1., 1., 0.]);
-        // Masked entries stay off even if the raw values grow, and get no gradient.
-        b.basis.set(&(v * 10.0).unwrap()).unwrap();
-        r.threshold(0.0).unwrap();
-        let m2 = b
-            .mask
-            .as_tensor()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f64>()
+        // Cumulative: masked entries stay off even if the raw values grow.
+        b.basis.set(&(v.clone() * 10.0).unwrap()).unwrap();
+        r.threshold(0.0, MaskRule::Cumulative).unwrap();
+        assert_eq!(mask(), m);
+        // Recompute: the max is over the raw entries, masked ones included, and a masked entry comes back
+        // once it exceeds τ·max again. Channel 0 with its big entries shrunk: max 0.31, τ·max 0.093.
+        let shrunk = [
+            [[0.01f64, -0.25], [0.31, -0.02]],
+            [[0.05, 0.5], [-0.2, 0.0]],
+        ];
+        b.basis
+            .set(&Tensor::new(&shrunk, &Device::Cpu).unwrap())
             .unwrap();
-        assert_eq!(m2, m);
+        assert_eq!(r.threshold(0.3, MaskRule::Recompute).unwrap(), 4);
+        assert_eq!(mask(), vec![0., 1., 1., 0., 0., 1., 1., 0.]);
+        b.basis.set(&v).unwrap();
+        r.threshold(0.3, MaskRule::Recompute).unwrap();
+        assert_eq!(mask(), m);
         let loss = r.generators().unwrap()[0].sqr().unwrap().sum_all().unwrap();
         let grad = loss
             .backward()

@@ -4,5 +4,5 @@
 pub mod algebra;
 pub mod expm;
 
-pub use algebra::{Basis, Block, LieConfig, Representation, Sampling};
+pub use algebra::{Basis, Block, LieConfig, MaskRule, Representation, Sampling};
 pub use expm::expm;

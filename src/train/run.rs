@@ -226,7 +226,10 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
         let e = pos.epoch + 1;
         let learnable = trainer.model.rep.blocks.iter().any(|b| b.learnable);
         if learnable && exp.lie.threshold_every > 0 && e % exp.lie.threshold_every == 0 {
-            let active = trainer.model.rep.threshold(exp.lie.threshold)?;
+            let active = trainer
+                .model
+                .rep
+                .threshold(exp.lie.threshold, exp.lie.threshold_mask)?;
             log.line(&format!(
                 "epoch {e}: thresholding at {} leaves {active} active generator entries",
                 exp.lie.threshold

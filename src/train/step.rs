@@ -294,6 +294,7 @@ mod tests {
 mod loss_tests {
     use super::*;
     use crate::config::experiment::Experiment;
+    use crate::lie::MaskRule;
     use crate::testing::{grad_check_var, randn_like};
     use candle_core::Device;
 
@@ -426,7 +427,7 @@ mod loss_tests {
             .set(&Tensor::new(&[[[1.0f64, -0.25], [0.35, -2.0]]], &Device::Cpu).unwrap())
             .unwrap();
         // τ = 0.15: |L| ≤ 0.3 goes; 0.35 stays.
-        let active = model.rep.threshold(0.15).unwrap();
+        let active = model.rep.threshold(0.15, MaskRule::Cumulative).unwrap();
         assert_eq!(active, 3);
         let mut t = Trainer::new(model, &exp.train).unwrap();
         let x = randn_like(&[4, 2, 3], 1.0, 1).unwrap();
@@ -444,15 +445,29 @@ mod loss_tests {
             l.iter().enumerate().all(|(i, v)| i == 1 || *v != 0.0),
             "{l:?}"
         );
-        // Cumulative: a later threshold never brings an entry back.
-        t.model.rep.threshold(0.0).unwrap();
-        let mask: Vec<f64> = t.model.rep.blocks[0]
-            .mask
+        // The masked entry got no gradient: its raw value is untouched.
+        let raw: Vec<f64> = t.model.rep.blocks[0]
+            .basis
             .as_tensor()
             .flatten_all()
             .unwrap()
             .to_vec1()
             .unwrap();
-        assert_eq!(mask, vec![1.0, 0.0, 1.0, 1.0]);
+        assert_eq!(raw[1], -0.25);
+        let mask = |t: &Trainer| -> Vec<f64> {
+            t.model.rep.blocks[0]
+                .mask
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap()
+        };
+        // Cumulative: a later threshold never brings an entry back.
+        t.model.rep.threshold(0.0, MaskRule::Cumulative).unwrap();
+        assert_eq!(mask(&t), vec![1.0, 0.0, 1.0, 1.0]);
+        // Recompute (the reference's rule): judged on the raw value again, it comes back.
+        t.model.rep.threshold(0.0, MaskRule::Recompute).unwrap();
+        assert_eq!(mask(&t), vec![1.0; 4]);
     }
 }
