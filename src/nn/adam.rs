@@ -40,11 +40,24 @@ impl Update<'_> {
             c(self.eps),
         );
         let (one_b1, one_b2) = (c(1.0 - self.beta1), c(1.0 - self.beta2));
-        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            *m = b1 * *m + one_b1 * g;
-            *v = b2 * *v + one_b2 * g * g;
-            *p -= lr * *m / (num_traits::Float::sqrt(*v) * sb + eps);
+        let update = |p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]| {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = b1 * *m + one_b1 * g;
+                *v = b2 * *v + one_b2 * g * g;
+                *p -= lr * *m / (num_traits::Float::sqrt(*v) * sb + eps);
+            }
+        };
+        // Element-wise, so splitting across the pool changes no result.
+        const CHUNK: usize = 1 << 15;
+        if p.len() <= CHUNK {
+            return update(p, g, m, v);
         }
+        use rayon::prelude::*;
+        p.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .for_each(|(((p, g), m), v)| update(p, g, m, v));
     }
 }
 

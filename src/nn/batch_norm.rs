@@ -4,7 +4,7 @@
 
 use super::fused::{self, Act};
 use super::params::Scope;
-use candle_core::{Result, Tensor, Var, D};
+use candle_core::{DType, Result, Tensor, Var, D};
 
 /// Batch norm with affine weight and bias.
 pub struct BatchNorm {
@@ -67,39 +67,23 @@ impl BatchNorm {
                 &var,
                 self.eps,
                 act,
+                true,
             )?
         } else {
-            let y = normalize(
+            let stat = |v: &Var| v.as_tensor().to_dtype(DType::F64)?.to_vec1::<f64>();
+            fused::batch_norm(
                 &flat,
-                &self.running_mean.as_tensor().unsqueeze(0)?,
-                &self.running_var.as_tensor().unsqueeze(0)?,
                 self.weight.as_tensor(),
                 self.bias.as_tensor(),
+                stat(&self.running_mean)?,
+                &stat(&self.running_var)?,
                 self.eps,
-            )?;
-            match act {
-                Act::Identity => y,
-                Act::Relu => y.relu()?,
-            }
+                act,
+                false,
+            )?
         };
         y.reshape(x.shape())
     }
-}
-
-/// (x − mean)/√(var + eps)·weight + bias for `x` `[rows, n]`, statistics `[1, n]`, affine `[n]`.
-pub fn normalize(
-    x: &Tensor,
-    mean: &Tensor,
-    var: &Tensor,
-    weight: &Tensor,
-    bias: &Tensor,
-    eps: f64,
-) -> Result<Tensor> {
-    let inv = (var + eps)?.sqrt()?.recip()?;
-    x.broadcast_sub(mean)?
-        .broadcast_mul(&inv)?
-        .broadcast_mul(weight)?
-        .broadcast_add(bias)
 }
 
 #[cfg(test)]
@@ -108,6 +92,22 @@ mod tests {
     use crate::nn::params::Params;
     use crate::testing::{grad_check, randn_like};
     use candle_core::{DType, Device};
+
+    /// (x − mean)/√(var + eps)·weight + bias for `x` `[rows, n]`, statistics `[1, n]`, affine `[n]`.
+    fn normalize(
+        x: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        weight: &Tensor,
+        bias: &Tensor,
+        eps: f64,
+    ) -> Result<Tensor> {
+        let inv = (var + eps)?.sqrt()?.recip()?;
+        x.broadcast_sub(mean)?
+            .broadcast_mul(&inv)?
+            .broadcast_mul(weight)?
+            .broadcast_add(bias)
+    }
 
     fn layer() -> (Params, BatchNorm) {
         let mut p = Params::new(DType::F64, &Device::Cpu);
@@ -180,5 +180,39 @@ mod tests {
         // Eval mode uses the running statistics.
         let e = bn.forward(&x, false).unwrap().to_vec2::<f64>().unwrap();
         assert!((e[0][0] - (0.1 + 1.5 * (1.0 - 0.2) / (1.1f64 + 1e-5).sqrt())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn eval_mode_matches_the_composite_and_finite_differences() {
+        let (_p, bn) = layer();
+        bn.running_mean
+            .set(&Tensor::new(&[0.3f64, -0.2, 0.1], &Device::Cpu).unwrap())
+            .unwrap();
+        bn.running_var
+            .set(&Tensor::new(&[0.5f64, 2.0, 1.2], &Device::Cpu).unwrap())
+            .unwrap();
+        let x = randn_like(&[5, 3], 1.0, 3).unwrap();
+        let (m, v) = (
+            bn.running_mean.as_tensor().unsqueeze(0).unwrap(),
+            bn.running_var.as_tensor().unsqueeze(0).unwrap(),
+        );
+        let (g, b) = (bn.weight.as_tensor().clone(), bn.bias.as_tensor().clone());
+        let want = normalize(&x, &m, &v, &g, &b, 1e-5).unwrap();
+        let got = bn.forward(&x, false).unwrap();
+        let diff = (got - want).unwrap().abs().unwrap().max_all().unwrap();
+        assert!(diff.to_scalar::<f64>().unwrap() < 1e-12);
+        let w = randn_like(&[5, 3], 1.0, 4).unwrap();
+        let err = grad_check(&x, 1e-6, |x| {
+            bn.forward(x, false)?.sqr()?.mul(&w)?.sum_all()
+        })
+        .unwrap();
+        assert!(err < 1e-6, "input {err:e}");
+        for (name, var) in [("weight", &bn.weight), ("bias", &bn.bias)] {
+            let err = crate::testing::grad_check_var(var, 1e-6, || {
+                bn.forward(&x, false)?.sqr()?.mul(&w)?.sum_all()
+            })
+            .unwrap();
+            assert!(err < 1e-6, "{name} {err:e}");
+        }
     }
 }

@@ -129,6 +129,20 @@ impl Act {
     }
 }
 
+/// Calls `f(first_row, block)` on blocks of whole rows of the row-major `[rows, n]` buffer `y`, on the
+/// pool when `y` is large. For element-wise work only: how rows are split never changes a result.
+pub(crate) fn for_row_blocks<T: Float>(y: &mut [T], n: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    const BLOCK: usize = 1 << 15;
+    let rows = BLOCK.div_ceil(n.max(1));
+    if y.len() <= 2 * BLOCK || threads() < 2 {
+        return f(0, y);
+    }
+    use rayon::prelude::*;
+    y.par_chunks_mut(rows * n)
+        .enumerate()
+        .for_each(|(i, block)| f(i * rows, block));
+}
+
 /// Gradient with respect to the pre-activation, given the output `y` and the output gradient `g`.
 pub(crate) fn pre_grad<T: Float>(act: Act, y: &[T], g: &[T]) -> Vec<T> {
     match act {
@@ -141,15 +155,37 @@ pub(crate) fn pre_grad<T: Float>(act: Act, y: &[T], g: &[T]) -> Vec<T> {
     }
 }
 
+/// Per-column values of a row-major `[rows, n]` matrix of `len` elements: `f(c0, c1)` gives those of
+/// columns `c0..c1`. Large matrices are split into column ranges across the pool; each column is still
+/// reduced in row order, so the split changes no result.
+pub(crate) fn by_columns<T: Send>(
+    n: usize,
+    len: usize,
+    f: impl Fn(usize, usize) -> Vec<T> + Sync,
+) -> Vec<T> {
+    let parts = if len > 1 << 16 { threads().min(n) } else { 1 };
+    if parts <= 1 {
+        return f(0, n);
+    }
+    use rayon::prelude::*;
+    let ranges: Vec<Vec<T>> = (0..parts)
+        .into_par_iter()
+        .map(|i| f(i * n / parts, (i + 1) * n / parts))
+        .collect();
+    ranges.into_iter().flatten().collect()
+}
+
 /// Column sums of a row-major `[rows, n]` matrix.
 pub(crate) fn column_sums<T: Float>(x: &[T], n: usize) -> Vec<T> {
-    let mut s = vec![T::zero(); n];
-    for row in x.chunks_exact(n) {
-        for (a, &v) in s.iter_mut().zip(row) {
-            *a += v;
+    by_columns(n, x.len(), |c0, c1| {
+        let mut s = vec![T::zero(); c1 - c0];
+        for row in x.chunks_exact(n) {
+            for (a, &v) in s.iter_mut().zip(&row[c0..c1]) {
+                *a += v;
+            }
         }
-    }
-    s
+        s
+    })
 }
 
 /// act(x Wᵀ + b) for x `[rows, in]`, W `[out, in]`, b `[out]` (optional). The last `repeat` rows of x
@@ -182,15 +218,17 @@ impl LinearOp {
         let computed = self.computed_rows(x, rows, inp)?;
         let mut y = gemm_into_new(rows, computed, out, inp, (x, inp, 1), (w, 1, inp), true);
         if b.is_some() || self.act != Act::Identity {
-            for row in y.chunks_exact_mut(out) {
-                match b {
-                    Some(b) => row
-                        .iter_mut()
-                        .zip(b)
-                        .for_each(|(v, &b)| *v = self.act.apply(*v + b)),
-                    None => row.iter_mut().for_each(|v| *v = self.act.apply(*v)),
+            for_row_blocks(&mut y, out, |_, block| {
+                for row in block.chunks_exact_mut(out) {
+                    match b {
+                        Some(b) => row
+                            .iter_mut()
+                            .zip(b)
+                            .for_each(|(v, &b)| *v = self.act.apply(*v + b)),
+                        None => row.iter_mut().for_each(|v| *v = self.act.apply(*v)),
+                    }
                 }
-            }
+            });
         }
         y.extend_from_within(..self.repeat * out);
         Ok((T::to_cpu_storage_owned(y), Shape::from((rows, out))))
@@ -243,15 +281,13 @@ impl LinearOp {
         };
         let (dx, dw) = with_data::<T, _>(w, |w| {
             with_data::<T, _>(x, |x| {
-                // dx = g'W and dW = g'ᵀx are independent: with two or more threads each runs
-                // single-threaded beside the other, which scales better than splitting each GEMM.
                 let dx_job =
                     |par| gemm_into_new(rows, rows, inp, out, (&gp, out, 1), (w, inp, 1), par);
                 let dw_job =
                     |par| gemm_into_new(out, out, inp, computed, (gw, 1, out), (x, inp, 1), par);
                 Ok(match x_grad {
                     true if threads() > 1 && rows * inp * out > 64 * 64 * 64 => {
-                        let (dx, dw) = rayon::join(|| dx_job(false), || dw_job(false));
+                        let (dx, dw) = split_dx_dw(rows, computed, inp, out, &gp, w, dw_job);
                         (Some(dx), dw)
                     }
                     true => (Some(dx_job(true)), dw_job(true)),
@@ -267,6 +303,54 @@ impl LinearOp {
             Tensor::from_vec(db, out, dev)?,
         ))
     }
+}
+
+/// dx = g'W (`[rows, inp]`, g' `[rows, out]`) beside `dw_job`, whose GEMM runs over `computed` rows: the
+/// two are independent, and each runs single-threaded beside the other, which scales better than
+/// splitting each GEMM. When dW has fewer rows (repeated rows), its thread also takes the first dx rows,
+/// so that both threads do the same number of multiply-adds.
+fn split_dx_dw<T: Float>(
+    rows: usize,
+    computed: usize,
+    inp: usize,
+    out: usize,
+    gp: &[T],
+    w: &[T],
+    dw_job: impl FnOnce(bool) -> Vec<T> + Send,
+) -> (Vec<T>, Vec<T>) {
+    let head = (rows - computed) / 2;
+    let mut dx: Vec<T> = Vec::with_capacity(rows * inp);
+    let dst = dx.spare_capacity_mut();
+    // SAFETY: as in `gemm_into_new`: the two GEMMs write all rows·inp elements, each its own rows, and
+    // never read the destination (k = out ≥ 1 here, so the products are not empty).
+    let dw = unsafe {
+        let dst = std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<T>(), rows * inp);
+        let (first, rest) = dst.split_at_mut(head * inp);
+        let dx_rows = |dst: &mut [T], from: usize, n: usize| {
+            if n > 0 {
+                gemm(
+                    dst,
+                    n,
+                    inp,
+                    out,
+                    (&gp[from * out..], out, 1),
+                    (w, inp, 1),
+                    false,
+                    false,
+                );
+            }
+        };
+        let (dw, ()) = rayon::join(
+            || {
+                dx_rows(first, 0, head);
+                dw_job(false)
+            },
+            || dx_rows(rest, head, rows - head),
+        );
+        dx.set_len(rows * inp);
+        dw
+    };
+    (dx, dw)
 }
 
 /// Evaluates `$body` with `$T` the element type (f32 or f64) of `$dtype`.
@@ -385,25 +469,30 @@ pub fn column_stats(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
                 .iter()
                 .map(|&s| WithDType::to_f64(s) / rows)
                 .collect();
-            let mut var = vec![0.0; n];
-            for row in d.chunks_exact(n) {
-                for ((v, &x), m) in var.iter_mut().zip(row).zip(&mean) {
-                    let c = WithDType::to_f64(x) - m;
-                    *v += c * c;
+            let var = by_columns(n, d.len(), |c0, c1| {
+                let mut var = vec![0.0; c1 - c0];
+                for row in d.chunks_exact(n) {
+                    for ((v, &x), m) in var.iter_mut().zip(&row[c0..c1]).zip(&mean[c0..c1]) {
+                        let c = WithDType::to_f64(x) - m;
+                        *v += c * c;
+                    }
                 }
-            }
-            var.iter_mut().for_each(|v| *v /= rows);
+                var.iter_mut().for_each(|v| *v /= rows);
+                var
+            });
             Ok((mean, var))
         })
     }
     float_dispatch!(x.dtype(), T => stats::<T>(x))
 }
 
-/// Train-mode batch norm with the batch statistics `mean`, `inv` = 1/√(var + eps), then act.
+/// Batch norm with the statistics `mean`, `inv` = 1/√(var + eps), then act. With `batch` the statistics
+/// are those of `x` itself (train mode) and gradients flow through them; otherwise they are constants.
 struct BatchNormOp {
     mean: Vec<f64>,
     inv: Vec<f64>,
     act: Act,
+    batch: bool,
 }
 
 impl BatchNormOp {
@@ -423,11 +512,13 @@ impl BatchNormOp {
             .map(|j| T::from_f64(WithDType::to_f64(b[j]) - self.mean[j] * WithDType::to_f64(s[j])))
             .collect();
         let mut y = x.to_vec();
-        for row in y.chunks_exact_mut(n) {
-            for ((v, &s), &t) in row.iter_mut().zip(&s).zip(&t) {
-                *v = self.act.apply(*v * s + t);
+        for_row_blocks(&mut y, n, |_, block| {
+            for row in block.chunks_exact_mut(n) {
+                for ((v, &s), &t) in row.iter_mut().zip(&s).zip(&t) {
+                    *v = self.act.apply(*v * s + t);
+                }
             }
-        }
+        });
         Ok((T::to_cpu_storage_owned(y), xl.shape().clone()))
     }
 
@@ -449,27 +540,37 @@ impl BatchNormOp {
         let xd = x.contiguous()?;
         let (dgamma, dbeta, dx) = with_data::<T, _>(&xd, |x| {
             let dbeta = column_sums(&gp, n);
-            let mut dgamma = vec![T::zero(); n];
-            for (xr, gr) in x.chunks_exact(n).zip(gp.chunks_exact(n)) {
-                for j in 0..n {
-                    dgamma[j] += gr[j] * (xr[j] - mean[j]) * inv[j];
+            let dgamma = by_columns(n, gp.len(), |c0, c1| {
+                let mut dgamma = vec![T::zero(); c1 - c0];
+                for (xr, gr) in x.chunks_exact(n).zip(gp.chunks_exact(n)) {
+                    for (d, j) in dgamma.iter_mut().zip(c0..c1) {
+                        *d += gr[j] * (xr[j] - mean[j]) * inv[j];
+                    }
                 }
-            }
+                dgamma
+            });
             let wv = with_data::<T, _>(w, |w| Ok(w.to_vec()))?;
             let nf = T::from_f64(rows as f64);
-            // dx = γ·inv/N · (N·g − Σg − x̂·Σ(g·x̂))
+            // Batch statistics: dx = γ·inv/N · (N·g − Σg − x̂·Σ(g·x̂)); fixed ones: dx = γ·inv·g.
             let scale: Vec<T> = (0..n).map(|j| wv[j] * inv[j] / nf).collect();
             let mut dx = vec![T::zero(); rows * n];
-            for ((dr, xr), gr) in dx
-                .chunks_exact_mut(n)
-                .zip(x.chunks_exact(n))
-                .zip(gp.chunks_exact(n))
-            {
-                for j in 0..n {
-                    let xh = (xr[j] - mean[j]) * inv[j];
-                    dr[j] = scale[j] * (nf * gr[j] - dbeta[j] - xh * dgamma[j]);
+            for_row_blocks(&mut dx, n, |at, block| {
+                let (x, gp) = (&x[at * n..], &gp[at * n..]);
+                for ((dr, xr), gr) in block
+                    .chunks_exact_mut(n)
+                    .zip(x.chunks_exact(n))
+                    .zip(gp.chunks_exact(n))
+                {
+                    for j in 0..n {
+                        dr[j] = if self.batch {
+                            let xh = (xr[j] - mean[j]) * inv[j];
+                            scale[j] * (nf * gr[j] - dbeta[j] - xh * dgamma[j])
+                        } else {
+                            scale[j] * nf * gr[j]
+                        };
+                    }
                 }
-            }
+            });
             Ok((dgamma, dbeta, dx))
         })?;
         Ok((
@@ -513,8 +614,10 @@ impl CustomOp3 for BatchNormOp {
     }
 }
 
-/// act(batch-norm(x)) in train mode for `x` `[rows, n]` whose batch statistics are `mean` and biased
-/// `var` (from [`column_stats`]); gradients flow through the statistics as in autograd.
+/// act(batch-norm(x)) for `x` `[rows, n]` with per-feature `mean` and biased `var`. With `batch` these
+/// are `x`'s own statistics (train mode, from [`column_stats`]) and gradients flow through them as in
+/// autograd; otherwise they are fixed (eval mode, the running statistics).
+#[allow(clippy::too_many_arguments)]
 pub fn batch_norm(
     x: &Tensor,
     weight: &Tensor,
@@ -523,12 +626,18 @@ pub fn batch_norm(
     var: &[f64],
     eps: f64,
     act: Act,
+    batch: bool,
 ) -> Result<Tensor> {
     let inv = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
     x.contiguous()?.apply_op3(
         &weight.contiguous()?,
         &bias.contiguous()?,
-        BatchNormOp { mean, inv, act },
+        BatchNormOp {
+            mean,
+            inv,
+            act,
+            batch,
+        },
     )
 }
 
@@ -643,17 +752,23 @@ mod tests {
         let g = Tensor::new(&[1.5f64, -0.7, 0.9], &candle_core::Device::Cpu).unwrap();
         let b = Tensor::new(&[0.05f64, 0.1, -0.08], &candle_core::Device::Cpu).unwrap();
         let r = randn_like(&[6, 3], 1.0, 6).unwrap();
-        let f = |x: &Tensor, g: &Tensor, b: &Tensor| -> Result<Tensor> {
-            let (m, v) = column_stats(x)?;
-            batch_norm(x, g, b, m, &v, 1e-5, Act::Relu)?
-                .mul(&r)?
-                .sum_all()
-        };
-        let e = grad_check(&x, 1e-6, |x| f(x, &g, &b)).unwrap();
-        assert!(e < 1e-6, "input {e:e}");
-        let e = grad_check(&g, 1e-6, |g| f(&x, g, &b)).unwrap();
-        assert!(e < 1e-6, "weight {e:e}");
-        let e = grad_check(&b, 1e-6, |b| f(&x, &g, b)).unwrap();
-        assert!(e < 1e-6, "bias {e:e}");
+        // Train mode (the statistics of x, differentiated) and eval mode (fixed statistics).
+        for batch in [true, false] {
+            let f = |x: &Tensor, g: &Tensor, b: &Tensor| -> Result<Tensor> {
+                let (m, v) = match batch {
+                    true => column_stats(x)?,
+                    false => (vec![0.2, -0.1, 0.3], vec![0.8, 1.7, 0.5]),
+                };
+                batch_norm(x, g, b, m, &v, 1e-5, Act::Relu, batch)?
+                    .mul(&r)?
+                    .sum_all()
+            };
+            let e = grad_check(&x, 1e-6, |x| f(x, &g, &b)).unwrap();
+            assert!(e < 1e-6, "input {e:e} (batch {batch})");
+            let e = grad_check(&g, 1e-6, |g| f(&x, g, &b)).unwrap();
+            assert!(e < 1e-6, "weight {e:e} (batch {batch})");
+            let e = grad_check(&b, 1e-6, |b| f(&x, &g, b)).unwrap();
+            assert!(e < 1e-6, "bias {e:e} (batch {batch})");
+        }
     }
 }
