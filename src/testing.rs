@@ -14,8 +14,30 @@ pub fn grad_check(x: &Tensor, h: f64, f: impl Fn(&Tensor) -> Result<Tensor>) -> 
 /// with respect to `v` against central differences, perturbing `v` in place (restored afterwards).
 pub fn grad_check_var(v: &Var, h: f64, f: impl Fn() -> Result<Tensor>) -> Result<f64> {
     let grads = f()?.backward()?;
+    check_var(v, &grads, h, f)
+}
+
+/// Like [`grad_check_var`] with the gradient computed as the training step computes it, with a
+/// [`crate::nn::GradSink`] active: train-mode layer stacks then run as one node (`nn::stack`).
+pub fn grad_check_var_sunk(v: &Var, h: f64, f: impl Fn() -> Result<Tensor>) -> Result<f64> {
+    let sink = crate::nn::GradSink::default();
+    let mut grads = {
+        let _active = sink.activate();
+        f()?.backward()?
+    };
+    sink.drain_into(&mut grads)?;
+    check_var(v, &grads, h, f)
+}
+
+/// Central differences of `f` at `v` (perturbed in place, then restored) against `grads`.
+fn check_var(
+    v: &Var,
+    grads: &candle_core::backprop::GradStore,
+    h: f64,
+    f: impl Fn() -> Result<Tensor>,
+) -> Result<f64> {
     let orig = v.as_tensor().copy()?;
-    let worst = compare(v, &grads, h, |t| {
+    let worst = compare(v, grads, h, |t| {
         v.set(t)?;
         f()
     });

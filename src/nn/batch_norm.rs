@@ -41,24 +41,31 @@ impl BatchNorm {
         self.forward_act(x, train, Act::Identity)
     }
 
+    /// The train-mode statistics of `x` `[rows, n]` (mean and biased variance per feature), after
+    /// blending them into the running ones.
+    pub(crate) fn batch_stats(&self, x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
+        let (rows, n) = x.dims2()?;
+        let (mean, var) = fused::column_stats(x)?;
+        let m = self.momentum;
+        let unbiased = rows as f64 / (rows as f64 - 1.0).max(1.0);
+        let blend = |running: &Var, batch: Vec<f64>| -> Result<()> {
+            let b = Tensor::from_vec(batch, n, x.device())?.to_dtype(x.dtype())?;
+            running.set(&(running.as_tensor().affine(1.0 - m, 0.0)? + b.affine(m, 0.0)?)?)
+        };
+        blend(&self.running_mean, mean.clone())?;
+        blend(
+            &self.running_var,
+            var.iter().map(|v| v * unbiased).collect(),
+        )?;
+        Ok((mean, var))
+    }
+
     /// act(batch-norm(x)); train mode runs one fused op and updates the running statistics.
     pub fn forward_act(&self, x: &Tensor, train: bool, act: Act) -> Result<Tensor> {
         let n = x.dim(D::Minus1)?;
         let flat = x.reshape(((), n))?;
         let y = if train {
-            let rows = flat.dim(0)? as f64;
-            let (mean, var) = fused::column_stats(&flat)?;
-            let m = self.momentum;
-            let unbiased = rows / (rows - 1.0).max(1.0);
-            let blend = |running: &Var, batch: Vec<f64>| -> Result<()> {
-                let b = Tensor::from_vec(batch, n, x.device())?.to_dtype(x.dtype())?;
-                running.set(&(running.as_tensor().affine(1.0 - m, 0.0)? + b.affine(m, 0.0)?)?)
-            };
-            blend(&self.running_mean, mean.clone())?;
-            blend(
-                &self.running_var,
-                var.iter().map(|v| v * unbiased).collect(),
-            )?;
+            let (mean, var) = self.batch_stats(&flat)?;
             fused::batch_norm(
                 &flat,
                 self.weight.as_tensor(),

@@ -249,22 +249,47 @@ impl LinearOp {
         Ok(rows - r)
     }
 
-    /// (dx, dW, db) for output `y` and its gradient `g`; dx is skipped (None) when `x` carries no graph,
-    /// as the data entering the first layer does: for a 10 000-pixel input that GEMM is the largest.
+    /// (dx, dW, db) for output `y` and its gradient `g`; dx is skipped (None) unless `need_dx`: the data
+    /// entering the first layer needs none, and for a 10 000-pixel input that GEMM is the largest.
     fn backward<T: Float>(
         &self,
         x: &Tensor,
         w: &Tensor,
         y: &Tensor,
         g: &Tensor,
+        need_dx: bool,
     ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
         let (rows, inp) = x.dims2()?;
         let out = w.dim(0)?;
         let dev = x.device();
-        let gp = with_data::<T, _>(y, |y| {
-            with_data::<T, _>(g, |g| Ok(pre_grad(self.act, y, g)))
-        })?;
-        let x_grad = x.track_op();
+        // The gradient before the activation: `g` itself (not copied) when there is none.
+        let (dx, dw, db) = match self.act {
+            Act::Identity => with_data::<T, _>(g, |gp| self.grads(x, w, gp, need_dx))?,
+            act => {
+                let gp =
+                    with_data::<T, _>(y, |y| with_data::<T, _>(g, |g| Ok(pre_grad(act, y, g))))?;
+                self.grads(x, w, &gp, need_dx)?
+            }
+        };
+        Ok((
+            dx.map(|dx| Tensor::from_vec(dx, (rows, inp), dev))
+                .transpose()?,
+            Tensor::from_vec(dw, (out, inp), dev)?,
+            Tensor::from_vec(db, out, dev)?,
+        ))
+    }
+
+    /// (dx, dW, db) as flat vectors from the pre-activation gradient `gp`.
+    #[allow(clippy::type_complexity)]
+    fn grads<T: Float>(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        gp: &[T],
+        need_dx: bool,
+    ) -> Result<(Option<Vec<T>>, Vec<T>, Vec<T>)> {
+        let (rows, inp) = x.dims2()?;
+        let out = w.dim(0)?;
         // Weight and bias see each repeated row's gradient added to that of the row it repeats.
         let computed = rows - self.repeat;
         let summed: Vec<T>;
@@ -277,17 +302,17 @@ impl LinearOp {
                 .collect();
             &summed[..]
         } else {
-            &gp[..]
+            gp
         };
         let (dx, dw) = with_data::<T, _>(w, |w| {
             with_data::<T, _>(x, |x| {
                 let dx_job =
-                    |par| gemm_into_new(rows, rows, inp, out, (&gp, out, 1), (w, inp, 1), par);
+                    |par| gemm_into_new(rows, rows, inp, out, (gp, out, 1), (w, inp, 1), par);
                 let dw_job =
                     |par| gemm_into_new(out, out, inp, computed, (gw, 1, out), (x, inp, 1), par);
-                Ok(match x_grad {
+                Ok(match need_dx {
                     true if threads() > 1 && rows * inp * out > 64 * 64 * 64 => {
-                        let (dx, dw) = split_dx_dw(rows, computed, inp, out, &gp, w, dw_job);
+                        let (dx, dw) = split_dx_dw(rows, computed, inp, out, gp, w, dw_job);
                         (Some(dx), dw)
                     }
                     true => (Some(dx_job(true)), dw_job(true)),
@@ -295,13 +320,7 @@ impl LinearOp {
                 })
             })
         })?;
-        let db = column_sums(gw, out);
-        Ok((
-            dx.map(|dx| Tensor::from_vec(dx, (rows, inp), dev))
-                .transpose()?,
-            Tensor::from_vec(dw, (out, inp), dev)?,
-            Tensor::from_vec(db, out, dev)?,
-        ))
+        Ok((dx, dw, column_sums(gw, out)))
     }
 }
 
@@ -400,7 +419,7 @@ impl CustomOp3 for LinearOp {
         y: &Tensor,
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (dx, dw, db) = float_dispatch!(x.dtype(), T => self.backward::<T>(x, w, y, g))?;
+        let (dx, dw, db) = linear_backward(x, w, y, g, self.act, self.repeat, x.track_op())?;
         Ok((dx, Some(dw), Some(db)))
     }
 }
@@ -431,9 +450,24 @@ impl CustomOp2 for LinearOp {
         y: &Tensor,
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (dx, dw, _) = float_dispatch!(x.dtype(), T => self.backward::<T>(x, w, y, g))?;
+        let (dx, dw, _) = linear_backward(x, w, y, g, self.act, self.repeat, x.track_op())?;
         Ok((dx, Some(dw)))
     }
+}
+
+/// (dx, dW, db) of `y = act(x Wᵀ + b)` (with `repeat` as in [`linear_repeat`]) for the output gradient
+/// `g`; dx only when `need_dx`.
+pub(crate) fn linear_backward(
+    x: &Tensor,
+    w: &Tensor,
+    y: &Tensor,
+    g: &Tensor,
+    act: Act,
+    repeat: usize,
+    need_dx: bool,
+) -> Result<(Option<Tensor>, Tensor, Tensor)> {
+    let op = LinearOp { act, repeat };
+    float_dispatch!(x.dtype(), T => op.backward::<T>(x, w, y, g, need_dx))
 }
 
 /// act(x Wᵀ + b) for `x` `[rows, in]`, `w` `[out, in]`, `b` `[out]`.
@@ -539,16 +573,19 @@ impl BatchNormOp {
         let inv: Vec<T> = self.inv.iter().map(|&v| T::from_f64(v)).collect();
         let xd = x.contiguous()?;
         let (dgamma, dbeta, dx) = with_data::<T, _>(&xd, |x| {
-            let dbeta = column_sums(&gp, n);
-            let dgamma = by_columns(n, gp.len(), |c0, c1| {
-                let mut dgamma = vec![T::zero(); c1 - c0];
+            // Σg and Σg·x̂ per column, in one pass, each column in row order.
+            let (dbeta, dgamma): (Vec<T>, Vec<T>) = by_columns(n, gp.len(), |c0, c1| {
+                let mut sums = vec![(T::zero(), T::zero()); c1 - c0];
                 for (xr, gr) in x.chunks_exact(n).zip(gp.chunks_exact(n)) {
-                    for (d, j) in dgamma.iter_mut().zip(c0..c1) {
+                    for ((b, d), j) in sums.iter_mut().zip(c0..c1) {
+                        *b += gr[j];
                         *d += gr[j] * (xr[j] - mean[j]) * inv[j];
                     }
                 }
-                dgamma
-            });
+                sums
+            })
+            .into_iter()
+            .unzip();
             let wv = with_data::<T, _>(w, |w| Ok(w.to_vec()))?;
             let nf = T::from_f64(rows as f64);
             // Batch statistics: dx = γ·inv/N · (N·g − Σg − x̂·Σ(g·x̂)); fixed ones: dx = γ·inv·g.
@@ -614,6 +651,31 @@ impl CustomOp3 for BatchNormOp {
     }
 }
 
+/// 1/√(var + eps) per feature.
+pub(crate) fn inv_std(var: &[f64], eps: f64) -> Vec<f64> {
+    var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect()
+}
+
+/// (dx, dγ, dβ) of train-mode `y = act(batch-norm(x))` with the batch statistics `mean` and
+/// `inv` = [`inv_std`] for the output gradient `g`.
+pub(crate) fn batch_norm_backward(
+    x: &Tensor,
+    weight: &Tensor,
+    y: &Tensor,
+    g: &Tensor,
+    mean: Vec<f64>,
+    inv: Vec<f64>,
+    act: Act,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let op = BatchNormOp {
+        mean,
+        inv,
+        act,
+        batch: true,
+    };
+    float_dispatch!(x.dtype(), T => op.backward::<T>(x, weight, y, g))
+}
+
 /// act(batch-norm(x)) for `x` `[rows, n]` with per-feature `mean` and biased `var`. With `batch` these
 /// are `x`'s own statistics (train mode, from [`column_stats`]) and gradients flow through them as in
 /// autograd; otherwise they are fixed (eval mode, the running statistics).
@@ -628,7 +690,7 @@ pub fn batch_norm(
     act: Act,
     batch: bool,
 ) -> Result<Tensor> {
-    let inv = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    let inv = inv_std(var, eps);
     x.contiguous()?.apply_op3(
         &weight.contiguous()?,
         &bias.contiguous()?,

@@ -151,6 +151,11 @@ pub fn forward_all_repeat(
     train: bool,
     repeat: usize,
 ) -> Result<Tensor> {
+    if train {
+        if let Some(y) = super::stack::forward(layers, x, repeat)? {
+            return Ok(y);
+        }
+    }
     let mut y = x.clone();
     for l in layers {
         y = l.forward_repeat(&y, train, repeat)?;

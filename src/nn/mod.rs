@@ -13,6 +13,7 @@ pub mod loss;
 pub mod mlp;
 pub mod orthogonal;
 pub mod params;
+pub mod stack;
 
 pub use adam::Adam;
 pub use autoencoder::{Autoencoder, AutoencoderConfig};
@@ -21,3 +22,4 @@ pub use discriminator::{Discriminator, DiscriminatorConfig};
 pub use linear::Linear;
 pub use orthogonal::Orthogonal;
 pub use params::{Params, Scope};
+pub use stack::GradSink;

@@ -4,7 +4,7 @@ use super::model::LaLiGan;
 use super::{ReconLoss, Regularizer, TrainConfig};
 use crate::lie::LieConfig;
 use crate::nn::loss::{bce_with_logits, bce_with_logits_targets, mse};
-use crate::nn::{Adam, Params};
+use crate::nn::{Adam, GradSink, Params};
 use candle_core::{DType, Result, Tensor, D};
 
 /// Loss terms of one step (unweighted), as tensors or numbers.
@@ -191,7 +191,12 @@ impl Trainer {
         w: &[Tensor],
     ) -> Result<(Terms, StepTimes)> {
         let t0 = std::time::Instant::now();
-        let (total, t) = loss(&self.model, train, lie, x, w)?;
+        // The hidden-layer stacks file their parameter gradients in the sink (see `nn::stack`).
+        let sink = GradSink::default();
+        let (total, t) = {
+            let _active = sink.activate();
+            loss(&self.model, train, lie, x, w)?
+        };
         let scalar = |t: &Tensor| t.to_dtype(DType::F64)?.to_scalar::<f64>();
         let terms = Terms {
             recon: scalar(&t.recon)?,
@@ -204,7 +209,8 @@ impl Trainer {
         if terms.non_finite().is_some() {
             return Ok((terms, StepTimes::default()));
         }
-        let grads = total.backward()?;
+        let mut grads = total.backward()?;
+        sink.drain_into(&mut grads)?;
         let t2 = std::time::Instant::now();
         self.opt_ae.step(&grads)?;
         self.opt_lie.step(&grads)?;
@@ -295,7 +301,7 @@ mod loss_tests {
     use super::*;
     use crate::config::experiment::Experiment;
     use crate::lie::MaskRule;
-    use crate::testing::{grad_check_var, randn_like};
+    use crate::testing::{grad_check_var, grad_check_var_sunk, randn_like};
     use candle_core::Device;
 
     fn tiny(extra: &str) -> (Experiment, LaLiGan) {
@@ -360,13 +366,23 @@ mod loss_tests {
                 let (_, t) = loss(&model, &exp.train, &exp.lie, &x, &w)?;
                 (t.gan * exp.train.w_gan)? + t.disc
             };
-            for (name, v) in model.ae_params.vars().iter().chain(model.lie_params.vars()) {
-                let e = grad_check_var(v, 1e-5, generator_side).unwrap();
-                assert!(e < 1e-5, "{lie:?} {name}: {e:e}");
-            }
-            for (name, v) in model.disc_params.vars() {
-                let e = grad_check_var(v, 1e-5, disc_side).unwrap();
-                assert!(e < 1e-5, "{lie:?} {name}: {e:e}");
+            // Layer by layer, and as the training step runs it (the hidden stacks as one node each).
+            for sunk in [false, true] {
+                let check = |v: &candle_core::Var, f: &dyn Fn() -> candle_core::Result<Tensor>| {
+                    match sunk {
+                        false => grad_check_var(v, 1e-5, f),
+                        true => grad_check_var_sunk(v, 1e-5, f),
+                    }
+                    .unwrap()
+                };
+                for (name, v) in model.ae_params.vars().iter().chain(model.lie_params.vars()) {
+                    let e = check(v, &generator_side);
+                    assert!(e < 1e-5, "{lie:?} {name} (sunk {sunk}): {e:e}");
+                }
+                for (name, v) in model.disc_params.vars() {
+                    let e = check(v, &disc_side);
+                    assert!(e < 1e-5, "{lie:?} {name} (sunk {sunk}): {e:e}");
+                }
             }
         }
     }
