@@ -116,7 +116,6 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
         "train"
     })?;
     let obs = val.shape[2..].to_vec();
-    let obs_len = val.obs_len();
     let model = LaLiGan::new(exp, &obs, DType::F32, &Device::Cpu)?;
     let mut trainer = Trainer::new(model, &exp.train)?;
     let config_text = crate::config::to_toml(exp)?;
@@ -180,10 +179,7 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
                 });
             }
             let ids = &order[pos.batch * batch..((pos.batch + 1) * batch).min(order.len())];
-            index.gather(train.x, obs_len, ids, &mut buf);
-            let mut shape = vec![ids.len(), exp.data.window];
-            shape.extend(&obs);
-            let x = Tensor::from_slice(&buf, shape, &dev)?;
+            let x = windows(&index, &train, exp, &obs, ids, &mut buf)?;
             let w = trainer.model.rep.sample(
                 ids.len(),
                 exp.lie.sampling,
@@ -235,6 +231,9 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
                 exp.lie.threshold
             ))?;
         }
+        if exp.train.bn_refresh > 0 {
+            refresh_batch_norm(&trainer.model, exp, &index, &train, &obs, e)?;
+        }
         let scores = eval::evaluate(&trainer.model, exp, &val)?;
         pos.seconds += started.elapsed().as_secs_f64();
         let row = Row::new(e, &pos.sums, pos.batches, &scores, pos.seconds);
@@ -267,6 +266,48 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
     // Resumed a finished run: report it again.
     let scores = eval::evaluate(&trainer.model, exp, &val)?;
     finish(&trainer.model, exp, out, &rows, &scores, &val).map(|s| Outcome::Finished(Box::new(s)))
+}
+
+/// The training windows `ids` as one `[ids, window, obs..]` tensor (gathered through `buf`).
+fn windows(
+    index: &WindowIndex,
+    train: &Split,
+    exp: &Experiment,
+    obs: &[usize],
+    ids: &[usize],
+    buf: &mut Vec<f32>,
+) -> Result<Tensor> {
+    index.gather(train.x, obs.iter().product(), ids, buf);
+    let mut shape = vec![ids.len(), exp.data.window];
+    shape.extend(obs);
+    Ok(Tensor::from_slice(buf, shape, &Device::Cpu)?)
+}
+
+/// `train.bn_refresh` batches of shuffled training windows through the autoencoder in train mode,
+/// with no update: the batch-norm running statistics then describe the weights after `epoch`.
+pub fn refresh_batch_norm(
+    model: &LaLiGan,
+    exp: &Experiment,
+    index: &WindowIndex,
+    train: &Split,
+    obs: &[usize],
+    epoch: usize,
+) -> Result<()> {
+    let mut order: Vec<usize> = (0..index.len()).collect();
+    order.shuffle(&mut rng::stream(
+        exp.seed,
+        &format!("train/bn_refresh/{epoch}"),
+    ));
+    let mut buf = Vec::new();
+    let batch = exp.train.batch_size.max(1);
+    for ids in order.chunks(batch).cycle().take(exp.train.bn_refresh) {
+        let x =
+            windows(index, train, exp, obs, ids, &mut buf)?.to_dtype(model.ae_params.dtype())?;
+        let z = model.encode_windows(&x, true)?;
+        let k = z.dim(2)?;
+        model.ae.decode_pre(&z.reshape(((), k))?, true)?;
+    }
+    Ok(())
 }
 
 /// summary.json and the plots of a finished run, including the decoded orbits through the first
@@ -415,4 +456,62 @@ fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Ve
     };
     let rows = report::read_metrics(&out.join("metrics.csv"), pos.epoch)?;
     Ok((pos, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::max_abs_diff;
+
+    #[test]
+    fn batch_norm_refresh_makes_eval_mode_match_the_current_weights_and_changes_no_weight() {
+        let exp: Experiment = crate::config::parse(
+            "seed = 4\n[autoencoder]\nhidden = 8\nlayers = 2\n[train]\nbatch_size = 10000\nbn_refresh = 200",
+            "test",
+            &[],
+        )
+        .unwrap();
+        // 3 trajectories × 1000 steps of a 3-D observation, far from standardized.
+        let shape = [3, 1000, 3];
+        let mut r = rng::stream(1, "data");
+        let x: Vec<f32> = (0..9000)
+            .map(|i| (rng::normal(&mut r) * 2.0 + (i % 3) as f64 * 5.0) as f32)
+            .collect();
+        let train = Split {
+            shape: &shape,
+            x: &x,
+            dx: &[],
+            t: &[],
+        };
+        let index = WindowIndex::new(3, 1000, 2, 1, 1, 0).unwrap();
+        let model = LaLiGan::new(&exp, &[3], DType::F64, &Device::Cpu).unwrap();
+        let all: Vec<usize> = (0..index.len()).collect();
+        let xs = windows(&index, &train, &exp, &[3], &all, &mut Vec::new())
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap();
+        let weights = |m: &LaLiGan| -> Vec<Tensor> {
+            m.ae_params
+                .vars()
+                .values()
+                .map(|v| v.as_tensor().copy().unwrap())
+                .collect()
+        };
+        let before = weights(&model);
+        let eval = |m: &LaLiGan| m.encode_windows(&xs, false).unwrap();
+        let stale = eval(&model);
+
+        // One batch holds every window, so each refresh pass sees the same statistics; 200 passes
+        // leave 0.9²⁰⁰ of the initial running ones.
+        refresh_batch_norm(&model, &exp, &index, &train, &[3], 1).unwrap();
+        let fresh = eval(&model);
+        let batch = model.encode_windows(&xs, true).unwrap();
+        let (gap_before, gap_after) = (max_abs_diff(&stale, &batch), max_abs_diff(&fresh, &batch));
+        // Left: the running variance is the unbiased one, ×N/(N−1) with N = 5 994 rows per layer.
+        assert!(gap_before > 0.1, "{gap_before}");
+        assert!(gap_after < 2e-3, "{gap_after} (before: {gap_before})");
+        for (a, b) in before.iter().zip(weights(&model)) {
+            assert_eq!(max_abs_diff(a, &b), 0.0);
+        }
+    }
 }
