@@ -74,33 +74,35 @@ impl GradSink {
 /// A parameter, detached, with the id its gradient is filed under.
 type Param = (Tensor, TensorId);
 
-/// One layer's parameters.
-struct Params {
-    weight: Param,
-    bias: Option<Param>,
-    /// Batch-norm γ, β and ε.
-    norm: Option<(Param, Param, f64)>,
-    act: Act,
+fn detached(v: &candle_core::Var) -> Param {
+    (v.as_tensor().detach(), v.as_tensor().id())
 }
 
-/// What one layer's backward needs: its input, the batch-norm input and statistics, its output.
+/// A layer's batch norm as its backward needs it: γ, β, its input and the batch statistics.
+struct Norm {
+    gamma: Param,
+    beta: Param,
+    pre: Tensor,
+    mean: Vec<f64>,
+    inv: Vec<f64>,
+}
+
+/// One layer as its backward needs it: parameters, input, batch norm, output.
 struct Saved {
+    weight: Param,
+    bias: Option<Param>,
+    act: Act,
     x: Tensor,
-    norm: Option<(Tensor, Vec<f64>, Vec<f64>)>,
+    norm: Option<Norm>,
     y: Tensor,
 }
 
 /// The stack as one op on (input, first weight): the first weight is an argument so that the node
 /// joins the graph even when the input is data.
 struct StackOp {
-    layers: Vec<Params>,
-    saved: Vec<Saved>,
+    layers: Vec<Saved>,
     repeat: usize,
     sink: GradSink,
-}
-
-fn detached(v: &candle_core::Var) -> Param {
-    (v.as_tensor().detach(), v.as_tensor().id())
 }
 
 /// `layers` applied to `x` `[rows, in]` in train mode as one node when a sink is active and every
@@ -119,7 +121,6 @@ pub(crate) fn forward(layers: &[Layer], x: &Tensor, repeat: usize) -> Result<Opt
     {
         return Ok(None);
     }
-    let mut params = Vec::with_capacity(layers.len());
     let mut saved = Vec::with_capacity(layers.len());
     let mut h = x.detach();
     for l in layers {
@@ -127,44 +128,48 @@ pub(crate) fn forward(layers: &[Layer], x: &Tensor, repeat: usize) -> Result<Opt
             Some(_) => Act::Relu,
             None => Act::Identity,
         };
-        let p = Params {
-            weight: detached(&l.linear.weight),
-            bias: l.linear.bias.as_ref().map(detached),
-            norm: l
-                .norm
-                .as_ref()
-                .map(|bn| (detached(&bn.weight), detached(&bn.bias), bn.eps)),
-            act,
-        };
-        let (w, b) = (&p.weight.0, p.bias.as_ref().map(|b| &b.0));
-        let s = match (&l.norm, &p.norm) {
-            (Some(bn), Some(((gamma, _), (beta, _), eps))) => {
+        let weight = detached(&l.linear.weight);
+        let bias = l.linear.bias.as_ref().map(detached);
+        let (w, b) = (&weight.0, bias.as_ref().map(|b| &b.0));
+        let (norm, y) = match &l.norm {
+            Some(bn) => {
+                let (gamma, beta) = (detached(&bn.weight), detached(&bn.bias));
                 let pre = fused::linear(&h, w, b, Act::Identity)?;
                 let (mean, var) = bn.batch_stats(&pre)?;
-                let inv = fused::inv_std(&var, *eps);
-                let y = fused::batch_norm(&pre, gamma, beta, mean.clone(), &var, *eps, act, true)?;
-                Saved {
-                    x: h,
-                    norm: Some((pre, mean, inv)),
-                    y,
-                }
+                let y = fused::batch_norm(
+                    &pre,
+                    &gamma.0,
+                    &beta.0,
+                    mean.clone(),
+                    &var,
+                    bn.eps,
+                    act,
+                    true,
+                )?;
+                let inv = fused::inv_std(&var, bn.eps);
+                let norm = Norm {
+                    gamma,
+                    beta,
+                    pre,
+                    mean,
+                    inv,
+                };
+                (Some(norm), y)
             }
-            _ => {
-                let y = fused::linear_repeat(&h, w, b, act, repeat)?;
-                Saved {
-                    x: h,
-                    norm: None,
-                    y,
-                }
-            }
+            None => (None, fused::linear_repeat(&h, w, b, act, repeat)?),
         };
-        h = s.y.clone();
-        params.push(p);
-        saved.push(s);
+        let x = std::mem::replace(&mut h, y.clone());
+        saved.push(Saved {
+            weight,
+            bias,
+            act,
+            x,
+            norm,
+            y,
+        });
     }
     let op = StackOp {
-        layers: params,
-        saved,
+        layers: saved,
         repeat,
         sink,
     };
@@ -184,7 +189,7 @@ impl CustomOp2 for StackOp {
         _: &CpuStorage,
         _: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let y = &self.saved.last().expect("a stack has layers").y;
+        let y = &self.layers.last().expect("a stack has layers").y;
         float_dispatch!(y.dtype(), T => fused::with_data::<T, _>(y, |d| {
             Ok((T::to_cpu_storage_owned(d.to_vec()), y.shape().clone()))
         }))
@@ -199,28 +204,28 @@ impl CustomOp2 for StackOp {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let mut g = g.clone();
         let mut dx = None;
-        for (i, (p, s)) in self.layers.iter().zip(&self.saved).enumerate().rev() {
+        for (i, s) in self.layers.iter().enumerate().rev() {
             let need_dx = i > 0 || x.track_op();
-            let (w, wid) = &p.weight;
-            let (d, dw, db) = match (&p.norm, &s.norm) {
-                (Some(((gamma, gid), (_, bid), _)), Some((pre, mean, inv))) => {
+            let (w, wid) = &s.weight;
+            let (d, dw, db) = match &s.norm {
+                Some(n) => {
                     let (gpre, dgamma, dbeta) = fused::batch_norm_backward(
-                        pre,
-                        gamma,
+                        &n.pre,
+                        &n.gamma.0,
                         &s.y,
                         &g,
-                        mean.clone(),
-                        inv.clone(),
-                        p.act,
+                        n.mean.clone(),
+                        n.inv.clone(),
+                        s.act,
                     )?;
-                    self.sink.add(*gid, dgamma)?;
-                    self.sink.add(*bid, dbeta)?;
-                    fused::linear_backward(&s.x, w, pre, &gpre, Act::Identity, 0, need_dx)?
+                    self.sink.add(n.gamma.1, dgamma)?;
+                    self.sink.add(n.beta.1, dbeta)?;
+                    fused::linear_backward(&s.x, w, &n.pre, &gpre, Act::Identity, 0, need_dx)?
                 }
-                _ => fused::linear_backward(&s.x, w, &s.y, &g, p.act, self.repeat, need_dx)?,
+                None => fused::linear_backward(&s.x, w, &s.y, &g, s.act, self.repeat, need_dx)?,
             };
             self.sink.add(*wid, dw)?;
-            if let Some((_, bid)) = &p.bias {
+            if let Some((_, bid)) = &s.bias {
                 self.sink.add(*bid, db)?;
             }
             match d {

@@ -285,7 +285,7 @@ fn windows(
 
 /// `train.bn_refresh` batches of shuffled training windows through the autoencoder in train mode,
 /// with no update: the batch-norm running statistics then describe the weights after `epoch`.
-pub fn refresh_batch_norm(
+fn refresh_batch_norm(
     model: &LaLiGan,
     exp: &Experiment,
     index: &WindowIndex,
