@@ -136,6 +136,12 @@ fn double_bump_config_trains_tiny_and_scores_the_shifts() {
         assert!(b["distance"].as_f64().is_some_and(f64::is_finite), "{b}");
         let n = b["distinct_shifts"].as_f64().unwrap();
         assert!((1.0..=8.0).contains(&n), "{b}");
+        let kept = b["other_in_place"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&kept), "{b}");
+        assert!(
+            b["fit_distance"].as_f64().is_some_and(f64::is_finite),
+            "{b}"
+        );
         assert!(["rectangle", "triangle"].contains(&b["bump"].as_str().unwrap()));
     }
 }

@@ -163,26 +163,78 @@ pub struct BumpShift {
     /// Mean number of distinct best shifts along one orbit (out of `ORBIT_POINTS`): near that count
     /// when the bump travels around the circle, 1 when the generator does nothing.
     pub distinct_shifts: f64,
+    /// Fraction of orbit points whose nearest double-bump signal (both shifts free) has the other
+    /// bump within one sample of where the input has it: 1 when the generator leaves it in place.
+    pub other_in_place: f64,
+    /// Mean relative L2 distance of the decoded signals from their nearest double-bump signal (both
+    /// shifts free): how clean the decoded signals are, whichever bumps moved.
+    pub fit_distance: f64,
 }
 
-/// The bump shifts (rectangle shift, triangle shift) of a noiseless double-bump signal.
-fn locate(r: &DoubleBump, x: &[f32]) -> (usize, usize) {
-    let mut buf = vec![0.0f32; r.length];
-    let mut best = (f64::INFINITY, 0, 0);
-    for a in 0..r.length {
-        for b in 0..r.length {
-            double_bump::signal(r, a, b, &mut buf);
-            let e: f64 = buf
-                .iter()
-                .zip(x)
-                .map(|(p, q)| ((p - q) as f64).powi(2))
-                .sum();
-            if e < best.0 {
-                best = (e, a, b);
+/// Every noiseless double-bump signal, indexed by (rectangle shift, triangle shift).
+struct BumpTable {
+    n: usize,
+    signals: Vec<f32>,
+    norms: Vec<f64>,
+}
+
+impl BumpTable {
+    fn new(r: &DoubleBump) -> Self {
+        let n = r.length;
+        let mut signals = vec![0.0f32; n * n * n];
+        for (i, out) in signals.chunks_mut(n).enumerate() {
+            double_bump::signal(r, i / n, i % n, out);
+        }
+        let norms = signals
+            .chunks(n)
+            .map(|s| {
+                s.iter()
+                    .map(|&v| (v as f64).powi(2))
+                    .sum::<f64>()
+                    .max(1e-12)
+            })
+            .collect();
+        Self { n, signals, norms }
+    }
+
+    /// ‖x − x_(a,b)‖ / ‖x_(a,b)‖.
+    fn distance(&self, a: usize, b: usize, x: &[f32]) -> f64 {
+        let i = a * self.n + b;
+        let e: f64 = self.signals[i * self.n..(i + 1) * self.n]
+            .iter()
+            .zip(x)
+            .map(|(p, q)| ((p - q) as f64).powi(2))
+            .sum();
+        (e / self.norms[i]).sqrt()
+    }
+
+    /// The shifts (rectangle, triangle) of the nearest signal to `x`, and its relative distance.
+    fn fit(&self, x: &[f32]) -> (usize, usize, f64) {
+        let mut best = (0, 0, f64::INFINITY);
+        for a in 0..self.n {
+            for b in 0..self.n {
+                let d = self.distance(a, b, x);
+                if d < best.2 {
+                    best = (a, b, d);
+                }
             }
         }
+        best
     }
-    (best.1, best.2)
+}
+
+/// Whether cyclic positions `p` and `q` on a circle of `n` samples are at most one sample apart.
+fn near(p: usize, q: usize, n: usize) -> bool {
+    let d = (p + n - q) % n;
+    d <= 1 || d == n - 1
+}
+
+/// Per generator and bump moved (0 rectangle, 1 triangle): sums over orbit points.
+#[derive(Clone, Copy, Default)]
+struct ShiftSums {
+    distance: f64,
+    distinct: f64,
+    other_in_place: f64,
 }
 
 /// Validation signals scored for the double bump's shifts.
@@ -190,7 +242,8 @@ const BUMP_SAMPLES: usize = 50;
 
 /// The double-bump shift scores of each generator over [`BUMP_SAMPLES`] evenly spaced validation
 /// signals: each is encoded, moved along every generator's orbit, decoded and compared with every
-/// cyclic shift of one bump (the other kept where it was). None when the recipe is not a double bump.
+/// cyclic shift of one bump (the other kept where it was), and with the nearest double-bump signal.
+/// None when the recipe is not a double bump.
 pub fn bump_shifts(
     model: &LaLiGan,
     exp: &Experiment,
@@ -202,6 +255,7 @@ pub fn bump_shifts(
         return Ok(None);
     };
     let n = r.length;
+    let table = BumpTable::new(r);
     let signals: Vec<f32> = super::eval::evenly(val.trajectories() * val.steps(), BUMP_SAMPLES)
         .iter()
         .flat_map(|&i| val.x[i * n..(i + 1) * n].to_vec())
@@ -209,38 +263,44 @@ pub fn bump_shifts(
     let signals = &signals[..];
     let k = model.ae.latent_dim();
     let latents = super::eval::encode_all(model, signals, n)?;
-    // Per generator and bump (0 rectangle, 1 triangle): distance sum, distinct-shift sum, count.
-    let mut acc: Vec<[(f64, f64); 2]> = Vec::new();
+    let mut acc: Vec<([ShiftSums; 2], f64)> = Vec::new();
     let mut names = Vec::new();
-    let mut target = vec![0.0f32; n];
     let samples = signals.len() / n;
     for (x, z) in signals.chunks(n).zip(latents.chunks(k)) {
-        let (a, b) = locate(r, x);
+        let (a, b, _) = table.fit(x);
         let orbits = decoded_orbits(model, exp, scores, z)?;
         if acc.is_empty() {
-            acc = vec![[(0.0, 0.0); 2]; orbits.len()];
+            acc = vec![Default::default(); orbits.len()];
             names = orbits.iter().map(|o| o.name.clone()).collect();
         }
         for (g, o) in orbits.iter().enumerate() {
-            for (which, slot) in acc[g].iter_mut().enumerate() {
-                let mut seen = std::collections::BTreeSet::new();
-                for xhat in o.frames.chunks(n) {
-                    let mut best = (f64::INFINITY, 0);
-                    for s in 0..n {
-                        let (sa, sb) = if which == 0 { (s, b) } else { (a, s) };
-                        double_bump::signal(r, sa, sb, &mut target);
-                        let (e, t) = xhat.iter().zip(&target).fold((0.0, 0.0), |(e, t), (p, q)| {
-                            (e + ((p - q) as f64).powi(2), t + (*q as f64).powi(2))
-                        });
-                        let d = (e / t.max(1e-12)).sqrt();
-                        if d < best.0 {
-                            best = (d, s);
-                        }
-                    }
-                    slot.0 += best.0;
-                    seen.insert(best.1);
+            let (sums, fit_sum) = &mut acc[g];
+            let mut seen = [std::collections::BTreeSet::new(), Default::default()];
+            for xhat in o.frames.chunks(n) {
+                let (fa, fb, fd) = table.fit(xhat);
+                *fit_sum += fd;
+                for (which, slot) in sums.iter_mut().enumerate() {
+                    let (d, s) = (0..n)
+                        .map(|s| {
+                            let (sa, sb) = if which == 0 { (s, b) } else { (a, s) };
+                            (table.distance(sa, sb, xhat), s)
+                        })
+                        .fold(
+                            (f64::INFINITY, 0),
+                            |best, c| if c.0 < best.0 { c } else { best },
+                        );
+                    slot.distance += d;
+                    seen[which].insert(s);
+                    let other_kept = if which == 0 {
+                        near(fb, b, n)
+                    } else {
+                        near(fa, a, n)
+                    };
+                    slot.other_in_place += other_kept as u8 as f64;
                 }
-                slot.1 += seen.len() as f64;
+            }
+            for (slot, set) in sums.iter_mut().zip(&seen) {
+                slot.distinct += set.len() as f64;
             }
         }
     }
@@ -248,15 +308,47 @@ pub fn bump_shifts(
     Ok(Some(
         acc.iter()
             .zip(names)
-            .map(|(pair, generator)| {
-                let which = if pair[0].0 <= pair[1].0 { 0 } else { 1 };
+            .map(|((sums, fit_sum), generator)| {
+                let which = if sums[0].distance <= sums[1].distance {
+                    0
+                } else {
+                    1
+                };
                 BumpShift {
                     generator,
                     bump: ["rectangle", "triangle"][which].into(),
-                    distance: pair[which].0 / per_point,
-                    distinct_shifts: pair[which].1 / samples.max(1) as f64,
+                    distance: sums[which].distance / per_point,
+                    distinct_shifts: sums[which].distinct / samples.max(1) as f64,
+                    other_in_place: sums[which].other_in_place / per_point,
+                    fit_distance: fit_sum / per_point,
                 }
             })
             .collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bump_table_finds_both_shifts_and_scores_distance() {
+        let r = DoubleBump::default();
+        let t = BumpTable::new(&r);
+        let mut x = vec![0.0f32; r.length];
+        double_bump::signal(&r, 5, 40, &mut x);
+        assert_eq!(t.fit(&x), (5, 40, 0.0));
+        // A scaled copy: same shifts, relative distance equal to the scale error.
+        let y: Vec<f32> = x.iter().map(|v| 0.9 * v).collect();
+        let (a, b, d) = t.fit(&y);
+        assert_eq!((a, b), (5, 40));
+        assert!((d - 0.1).abs() < 1e-6, "{d}");
+        assert!((t.distance(5, 40, &y) - d).abs() < 1e-12);
+    }
+
+    #[test]
+    fn near_wraps_around_the_circle() {
+        assert!(near(0, 63, 64) && near(63, 0, 64) && near(7, 8, 64) && near(3, 3, 64));
+        assert!(!near(0, 2, 64) && !near(62, 0, 64));
+    }
 }
