@@ -361,12 +361,11 @@ fn dmd(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
         return Ok(Outcome::Skipped("singular DMD fit".into()));
     };
     let a = yx * inv;
-    let radius = a
-        .clone()
-        .complex_eigenvalues()
+    let radius = crate::metrics::complex_eigenvalues(&a)
+        .unwrap_or_default()
         .iter()
         .map(|l| l.norm())
-        .fold(0.0, f64::max);
+        .fold(f64::NAN, f64::max);
     notes.push(format!(
         "dmd: {k} PCA modes keep {:.4}% of the variance; spectral radius of the step map {radius:.5}",
         100.0 * kept

@@ -4,5 +4,6 @@
 pub mod symmetry;
 
 pub use symmetry::{
-    imag_ratio, invariant_form, mean_point, orbit, orbit_cv, rotation_plane, skew_ratio,
+    complex_eigenvalues, imag_ratio, invariant_form, mean_point, orbit, orbit_cv, rotation_plane,
+    skew_ratio,
 };

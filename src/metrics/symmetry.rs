@@ -33,15 +33,47 @@ fn frob(a: &[f64]) -> f64 {
 
 /// Eigenvalues as `(re, im)` pairs, or `None` if `l` has non-finite entries.
 fn eigenvalues(l: &[f64], d: usize) -> Option<Vec<(f64, f64)>> {
-    let m = to_matrix(l, d, "eigenvalues");
-    if !l.iter().all(|x| x.is_finite()) {
-        return None; // Schur iteration would not terminate on NaN/inf.
+    let eigs = complex_eigenvalues(&to_matrix(l, d, "eigenvalues"))?;
+    Some(eigs.iter().map(|c| (c.re, c.im)).collect())
+}
+
+/// Eigenvalues of a square matrix; `None` if it has non-finite entries (or, never seen, if no
+/// attempt below converges).
+///
+/// nalgebra's own `complex_eigenvalues` runs its Francis QR iteration without a bound, and on some
+/// matrices (met on a 10×10 generator in training) the shifts cycle and it never returns. Here each
+/// attempt is bounded; when one does not converge, the next starts from an orthogonally similar
+/// matrix (same eigenvalues, different Hessenberg form) with a slightly looser deflation tolerance.
+pub fn complex_eigenvalues(m: &DMatrix<f64>) -> Option<Vec<nalgebra::Complex<f64>>> {
+    let d = m.nrows();
+    assert_eq!(
+        d,
+        m.ncols(),
+        "complex_eigenvalues: expected a square matrix"
+    );
+    if !m.iter().all(|x| x.is_finite()) {
+        return None; // the Schur iteration is meaningless on NaN/inf
     }
     if d == 0 {
         return Some(Vec::new());
     }
-    let eigs = m.complex_eigenvalues();
-    Some(eigs.iter().map(|c| (c.re, c.im)).collect())
+    let max_iter = 100 * d.max(3);
+    let mut a = m.clone();
+    for (attempt, eps) in [f64::EPSILON, 4.0 * f64::EPSILON, 1e-14, 1e-13, 1e-12, 1e-11]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some(schur) = nalgebra::Schur::try_new(a.clone(), eps, max_iter) {
+            return Some(schur.complex_eigenvalues().iter().copied().collect());
+        }
+        // A Householder reflection H = I − 2vvᵀ (v fixed and dense, so every attempt differs):
+        // H a H has the eigenvalues of a.
+        let v = DMatrix::from_fn(d, 1, |i, _| ((i + 1) as f64 * (attempt + 2) as f64).sin());
+        let v = &v / v.norm();
+        let h = DMatrix::<f64>::identity(d, d) - &v * v.transpose() * 2.0;
+        a = &h * a * &h;
+    }
+    None
 }
 
 /// Max over the non-negligible eigenvalues λ of `l` (d×d) of `|Im λ| / |λ|`.
@@ -418,6 +450,46 @@ mod tests {
 
     fn mat(a: &[f64], d: usize) -> DMatrix<f64> {
         DMatrix::from_row_slice(d, d, a)
+    }
+
+    /// A 10×10 generator met in training (the LieGAN reaction–diffusion baseline, epoch 36) on which
+    /// nalgebra's unbounded Schur iteration never returns. The eigenvalues must come back and be
+    /// eigenvalues: `A − λI` singular for each, and their sum and sum of squares the traces of `A`
+    /// and `A²`.
+    #[test]
+    fn complex_eigenvalues_where_plain_schur_cycles() {
+        #[rustfmt::skip]
+        let a = mat(&[
+            -0.0, 16.770076751708984, 0.0, 4.013144016265869, 0.0, 0.0, -0.0, 0.0, -0.0, -1.7044873237609863,
+            -15.55696964263916, -6.372364044189453, 1.9079524278640747, 0.0, 0.0, -2.310809850692749, -0.0, 2.125194787979126, -0.0, -1.9177460670471191,
+            -0.0, 0.0, 0.0, 4.800782680511475, -0.0, -0.0, -0.0, -0.0, -0.0, 0.0,
+            -0.0, -0.0, -5.9523396492004395, 6.725245952606201, 0.0, 0.0, -0.0, -0.0, -0.0, 0.0,
+            -0.0, -0.0, -0.0, -0.0, -0.0, 0.0, 0.0, -0.0, -0.0, 0.0,
+            -0.0, -0.0, -0.0, 4.003427982330322, -0.0, -0.0, -2.7363243103027344, 0.0, 0.0, 0.0,
+            -0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.0, 1.937863826751709, -0.0, -0.0,
+            -0.0, -0.0, -0.0, 0.0, -0.0, -0.0, 0.0, 0.0, 0.0, -0.0,
+            0.0, 0.0, 0.0, 0.0, 3.145357131958008, -0.0, 0.0, 0.0, -0.0, -0.0,
+            -0.0, -0.0, -0.0, 0.0, -0.0, -0.0, 0.0, 0.0, 1.670254111289978, 0.0,
+        ], 10);
+        // The plain iteration does not converge within any bound this routine allows.
+        assert!(nalgebra::Schur::try_new(a.clone(), f64::EPSILON, 10_000).is_none());
+        let eigs = complex_eigenvalues(&a).expect("eigenvalues");
+        assert_eq!(eigs.len(), 10);
+        let scale = a.norm();
+        let ac = a.map(|x| nalgebra::Complex::new(x, 0.0));
+        for &l in &eigs {
+            let shifted = &ac - DMatrix::<nalgebra::Complex<f64>>::identity(10, 10) * l;
+            let smin = shifted.singular_values().min();
+            assert!(smin < 1e-9 * scale, "λ = {l}: σ_min(A − λI) = {smin}");
+        }
+        let sum: nalgebra::Complex<f64> = eigs.iter().sum();
+        let sum2: nalgebra::Complex<f64> = eigs.iter().map(|l| l * l).sum();
+        assert!((sum.re - a.trace()).abs() < 1e-9 * scale && sum.im.abs() < 1e-9 * scale);
+        let tr2 = (&a * &a).trace();
+        assert!((sum2.re - tr2).abs() < 1e-9 * scale * scale && sum2.im.abs() < 1e-9 * scale * scale);
+        // The rotation in the (z0, z1) block is found: a conjugate pair with |Im λ| ≈ 15.
+        assert!(eigs.iter().any(|l| l.im > 14.0));
+        assert!(imag_ratio(a.transpose().as_slice(), 10).is_finite());
     }
 
     fn row_major(m: &DMatrix<f64>) -> Vec<f64> {
