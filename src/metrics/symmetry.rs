@@ -486,7 +486,9 @@ mod tests {
         let sum2: nalgebra::Complex<f64> = eigs.iter().map(|l| l * l).sum();
         assert!((sum.re - a.trace()).abs() < 1e-9 * scale && sum.im.abs() < 1e-9 * scale);
         let tr2 = (&a * &a).trace();
-        assert!((sum2.re - tr2).abs() < 1e-9 * scale * scale && sum2.im.abs() < 1e-9 * scale * scale);
+        assert!(
+            (sum2.re - tr2).abs() < 1e-9 * scale * scale && sum2.im.abs() < 1e-9 * scale * scale
+        );
         // The rotation in the (z0, z1) block is found: a conjugate pair with |Im λ| ≈ 15.
         assert!(eigs.iter().any(|l| l.im > 14.0));
         assert!(imag_ratio(a.transpose().as_slice(), 10).is_finite());
