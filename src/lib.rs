@@ -9,6 +9,8 @@ pub mod error;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod discover;
+pub mod experiment;
 pub mod forecast;
 pub mod io;
 pub mod lie;

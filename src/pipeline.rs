@@ -1,11 +1,11 @@
 //! Runs built from folders: `laligan forecast` (a trained model and/or a discovery on a dataset) and
 //! `laligan run`, the whole job (data → train → symmetry → equations → forecast → `report.md`).
 
-use crate::config::experiment::Experiment;
 use crate::data::Dataset;
+use crate::discover::{self, latent, sindy_ae};
 use crate::error::Result;
+use crate::experiment::Experiment;
 use crate::forecast::{self, Inputs, Results};
-use crate::sindy::{discover, latent};
 use crate::train::run::{self as train_run, Outcome, Start};
 use crate::train::LaLiGan;
 use std::fmt::Write as _;
@@ -52,18 +52,18 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
         (None, Some(d)) if d.join("config.toml").exists() => Some(d.join("config.toml")),
         _ => None,
     };
-    let exp: Experiment = match &config {
-        Some(p) => crate::config::load(p, req.overrides)?,
-        None => crate::config::parse("seed = 0", "default config", req.overrides)?,
+    let exp = match &config {
+        Some(p) => Experiment::load(p, req.overrides)?,
+        None => Experiment::parse("seed = 0", "default config", req.overrides)?,
     };
     let ds = match req.data {
         Some(p) => Dataset::open(p)?,
-        None => train_run::dataset(&exp)?,
+        None => exp.data.open()?,
     };
     let obs = ds.split("train")?.shape[2..].to_vec();
     let model = req
         .model
-        .map(|m| LaLiGan::load_dir(m, &exp, &obs))
+        .map(|m| LaLiGan::load_dir(m, &exp.setup(), &obs))
         .transpose()?;
     let fits = discovery.as_deref().map(discover::load).transpose()?;
     let (mut latent_fits, mut raw) = (Vec::new(), None);
@@ -105,8 +105,8 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
     let sae_model = sae_dir
         .as_deref()
         .map(|d| -> Result<_> {
-            let sae_exp: Experiment = crate::config::load(&d.join("config.toml"), &[])?;
-            let m = LaLiGan::load_dir(d, &sae_exp, &obs)?;
+            let sae_exp = Experiment::load(&d.join("config.toml"), &[])?;
+            let m = LaLiGan::load_dir(d, &sae_exp.setup(), &obs)?;
             let mut fits = discover::load(&d.join("equations"))?;
             Ok((m, fits.swap_remove(0).0))
         })
@@ -123,11 +123,41 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
     };
     let results = crate::threads::run(|| forecast::forecast(&inputs, &exp.forecast))?;
     let pngs = forecast::output::write(&results, exp.forecast.valid_threshold, req.out)?;
-    crate::io::write_atomic(
-        &req.out.join("config.toml"),
-        crate::config::to_toml(&exp)?.as_bytes(),
-    )?;
+    discover::record_config(req.out, &exp.to_toml()?)?;
     Ok(Forecasted { results, exp, pngs })
+}
+
+/// `laligan train`: trains `exp` into `out` (or continues the run there).
+pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> Result<Outcome> {
+    train_run::train(&exp.setup(), &exp.to_toml()?, out, start, stop)
+}
+
+/// `laligan discover --model`: latent discovery for the run in `dir` (its config with `overrides`)
+/// into `out`, which records the config with the generators used. Returns the text of
+/// `equations.txt`.
+pub fn discover_model(dir: &Path, out: &Path, overrides: &[String]) -> Result<String> {
+    let mut exp = Experiment::load(&dir.join("config.toml"), overrides)?;
+    let mut sindy = exp.sindy.clone();
+    let text = latent::discover_dir(&exp.setup(), &mut sindy, dir, out)?;
+    exp.sindy = sindy;
+    discover::record_config(out, &exp.to_toml()?)?;
+    Ok(text)
+}
+
+/// `laligan sindy-ae`: a SINDy autoencoder for `exp` into `out`, from the trained run in `from` or
+/// from scratch. Returns the text of `equations.txt`.
+pub fn sindy_ae(
+    exp: &Experiment,
+    from: Option<&Path>,
+    out: &Path,
+    replace: bool,
+) -> Result<String> {
+    let start = sindy_ae::Start {
+        setup: &exp.setup(),
+        from,
+        config_text: &exp.to_toml()?,
+    };
+    sindy_ae::run(&start, &exp.sindy, &exp.sindy_ae, out, replace)
 }
 
 /// A number for a table: fixed point when moderate, scientific otherwise.
@@ -172,29 +202,28 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
     let t0 = Instant::now();
     std::fs::create_dir_all(out).map_err(|e| data_err!("creating {}: {e}", out.display()))?;
     tracing::info!("1/5 data: recipe `{}`", exp.data.recipe);
-    train_run::dataset(exp)?;
+    exp.data.open()?;
     timing.stages.push(("data", t0.elapsed().as_secs_f64()));
 
     let t = Instant::now();
     let train_dir = out.join("train");
     tracing::info!("2/5 training LaLiGAN into {}", train_dir.display());
-    let summary =
-        match crate::threads::run(|| train_run::train(exp, &train_dir, Start::Replace, stop))? {
-            Outcome::Finished(s) => s,
-            Outcome::Interrupted { epoch, batch } => {
-                return Err(config_err!(
+    let summary = match crate::threads::run(|| train(exp, &train_dir, Start::Replace, stop))? {
+        Outcome::Finished(s) => s,
+        Outcome::Interrupted { epoch, batch } => {
+            return Err(config_err!(
                 "interrupted during training (epoch {}, batch {batch}); the checkpoint is in {}",
                 epoch + 1,
                 train_dir.display()
             ))
-            }
-        };
+        }
+    };
     timing.stages.push(("train", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
     let eq_dir = out.join("equations");
     tracing::info!("3/5 discovering latent equations into {}", eq_dir.display());
-    let equations = latent::discover_dir(&train_dir, &eq_dir, &[])?;
+    let equations = discover_model(&train_dir, &eq_dir, &[])?;
     timing.stages.push(("discover", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
@@ -205,7 +234,7 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
             "4/5 training the SINDy-autoencoder baseline (from scratch) into {}",
             sae_dir.display()
         );
-        let text = crate::sindy::autoencoder::run(exp, None, &sae_dir, true)?;
+        let text = sindy_ae(exp, None, &sae_dir, true)?;
         timing.stages.push(("sindy-ae", t.elapsed().as_secs_f64()));
         Some(text)
     } else {

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use laligan::config::experiment::Experiment;
+use laligan::experiment::Experiment;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -64,34 +64,29 @@ pub struct TrainStep {
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::TrainStep(a) => {
-            let exp: Experiment = match &a.config {
-                Some(p) => laligan::config::load(p, &a.set)?,
-                None => laligan::config::parse("seed = 0", "default architecture", &a.set)?,
+            let exp = match &a.config {
+                Some(p) => Experiment::load(p, &a.set)?,
+                None => Experiment::parse("seed = 0", "default architecture", &a.set)?,
             };
             for &b in &a.batch {
                 let r = laligan::threads::run(|| {
-                    laligan::train::bench::train_step(&exp, &a.obs, b, a.steps)
+                    laligan::train::bench::train_step(&exp.setup(), &a.obs, b, a.steps)
                 })?;
                 println!("{}", serde_json::to_string(&r)?);
             }
             Ok(())
         }
         BenchCommand::Fit(a) => {
-            let exp: Experiment = laligan::config::load(&a.config, &a.set)?;
+            let exp = Experiment::load(&a.config, &a.set)?;
             let ds = match &a.data {
                 Some(p) => laligan::data::Dataset::open(p)?,
-                None => laligan::train::run::dataset(&exp)?,
+                None => exp.data.open()?,
             };
             let (x, dx, d) =
-                laligan::sindy::discover::rows(&ds, "train", exp.data.n_train, exp.sindy.stride)?;
-            let lib = laligan::sindy::Library::parse(&exp.sindy.library, d)?;
-            let fit = || {
-                laligan::threads::run(|| {
-                    laligan::sindy::discover::fit_one(
-                        &exp.sindy, &lib, &x, &dx, None, None, exp.seed,
-                    )
-                })
-            };
+                laligan::discover::rows(&ds, "train", exp.data.n_train, exp.sindy.stride)?;
+            let lib = exp.sindy.library(d, "x")?;
+            let fit =
+                || laligan::threads::run(|| exp.sindy.fit(&lib, &x, &dx, None, None, exp.seed));
             let mut times = Vec::with_capacity(a.runs);
             let mut last = fit()?;
             for _ in 0..a.runs.max(1) {

@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 use clap::Args;
-use laligan::config::experiment::Experiment;
-use laligan::data::{cache, Dataset, Recipe};
-use laligan::sindy::{discover, latent, Library};
+use laligan::data::{cache, Dataset};
+use laligan::discover;
+use laligan::experiment::Experiment;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -29,29 +29,38 @@ pub struct Discover {
 
 pub fn run(a: Discover) -> Result<()> {
     if let Some(dir) = &a.model {
-        print!("{}", latent::discover_dir(dir, &a.out, &a.set)?);
+        print!(
+            "{}",
+            laligan::pipeline::discover_model(dir, &a.out, &a.set)?
+        );
         return Ok(());
     }
-    let exp: Experiment = match &a.config {
-        Some(p) => laligan::config::load(p, &a.set)?,
-        None if a.data.is_some() => laligan::config::parse("seed = 0", "default config", &a.set)?,
+    let exp = match &a.config {
+        Some(p) => Experiment::load(p, &a.set)?,
+        None if a.data.is_some() => Experiment::parse("seed = 0", "default config", &a.set)?,
         None => anyhow::bail!(
             "give --config FILE (with a [data] recipe and [sindy] settings) or --data FILE"
         ),
     };
     let path = match &a.data {
         Some(p) => p.clone(),
-        None => cache::ensure(&Recipe::resolve(&exp.data.recipe, &exp.data.recipe_set)?)?,
+        None => cache::ensure(&exp.data.resolve_recipe()?)?,
     };
     let ds = Dataset::open(&path)?;
     let stride = exp.sindy.stride.max(1);
     let (x, dx, d) = discover::rows(&ds, "train", exp.data.n_train, stride)?;
     let (vx, vdx) = discover::val_rows(&ds, stride)?;
-    let mut lib = Library::parse(&exp.sindy.library, d)?;
-    if !exp.sindy.state_names.is_empty() {
-        lib = lib.with_state_names(exp.sindy.state_names.clone())?;
-    }
-    let text = discover::run(&exp, &lib, (&x, &dx), (&vx, &vdx), &a.out, "raw mode")?;
+    let lib = exp.sindy.library(d, "x")?;
+    let text = discover::run(
+        &exp.sindy,
+        exp.seed,
+        &lib,
+        (&x, &dx),
+        (&vx, &vdx),
+        &a.out,
+        "raw mode",
+    )?;
+    discover::record_config(&a.out, &exp.to_toml()?)?;
     print!("{text}");
     Ok(())
 }

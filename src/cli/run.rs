@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use laligan::config::experiment::Experiment;
+use laligan::experiment::Experiment;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -22,9 +22,9 @@ pub struct Run {
 
 pub fn run(a: Run) -> Result<()> {
     let (exp, source): (Experiment, String) = match &a.config {
-        Some(p) => (laligan::config::load(p, &a.set)?, p.display().to_string()),
+        Some(p) => (Experiment::load(p, &a.set)?, p.display().to_string()),
         None => (
-            laligan::config::parse(
+            Experiment::parse(
                 laligan::pipeline::QUICKSTART,
                 "models/quickstart/config.toml",
                 &a.set,

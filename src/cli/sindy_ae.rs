@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use laligan::config::experiment::Experiment;
+use laligan::experiment::Experiment;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -32,8 +32,8 @@ pub fn run(a: SindyAe) -> Result<()> {
         (None, Some(c)) => c.clone(),
         (None, None) => anyhow::bail!("give --model RUN or --config FILE"),
     };
-    let exp: Experiment = laligan::config::load(&config, &a.set)?;
-    let text = laligan::sindy::autoencoder::run(&exp, a.model.as_deref(), &a.out, a.force)?;
+    let exp = Experiment::load(&config, &a.set)?;
+    let text = laligan::pipeline::sindy_ae(&exp, a.model.as_deref(), &a.out, a.force)?;
     print!("{text}");
     Ok(())
 }

@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 use clap::Args;
-use laligan::config::experiment::Experiment;
-use laligan::train::run::{self, Outcome, Start};
+use laligan::experiment::Experiment;
+use laligan::train::run::{Outcome, Start};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub struct Train {
 }
 
 pub fn run(a: Train) -> Result<()> {
-    let exp: Experiment = laligan::config::load(&a.config, &a.set)?;
+    let exp = Experiment::load(&a.config, &a.set)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || {
@@ -44,7 +44,7 @@ pub fn run(a: Train) -> Result<()> {
         (false, true) => Start::Replace,
         (false, false) => Start::New,
     };
-    let outcome = laligan::threads::run(|| run::train(&exp, &a.out, start, &stop))?;
+    let outcome = laligan::threads::run(|| laligan::pipeline::train(&exp, &a.out, start, &stop))?;
     match outcome {
         Outcome::Finished(s) => {
             println!("{}", serde_json::to_string_pretty(&*s)?);

@@ -2,7 +2,6 @@
 //! suggest the closest valid key; `--set key=value` overrides any key that exists; the resolved config
 //! (every default filled in) can be written back as TOML.
 
-pub mod experiment;
 mod suggest;
 
 pub use suggest::closest;

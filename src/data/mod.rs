@@ -2,6 +2,7 @@
 //! training windows (views over the stored arrays).
 
 pub mod cache;
+mod config;
 pub mod dataset;
 pub mod file;
 pub mod import;
@@ -11,6 +12,7 @@ pub mod recipe;
 pub mod systems;
 pub mod windows;
 
+pub use config::DataConfig;
 pub use dataset::{Dataset, Layout, Split};
 pub use recipe::Recipe;
 pub use windows::WindowIndex;

@@ -1,12 +1,12 @@
 //! The forecasting methods: each turns the first observation of every test trajectory into a
 //! [`Rollout`] over the horizon, or says why it cannot run.
 
-use super::{ForecastConfig, Inputs, Rollout};
-use crate::config::experiment::SindyConfig;
+use super::{ForecastConfig, Inputs, Integrator, Rollout};
 use crate::data::pca::Pca;
+use crate::discover;
 use crate::error::Result;
 use crate::ode::{self, Solution, Tolerance};
-use crate::sindy::{discover, Library, SindyModel};
+use crate::sindy::{SindyConfig, SindyModel};
 use crate::train::eval::{decode_all, encode_all};
 use crate::train::LaLiGan;
 use nalgebra::{DMatrix, DVector};
@@ -110,7 +110,7 @@ fn integrate(ctx: &Context, eq: &SindyModel, x0: &[f64]) -> Solution {
         }
     };
     let cfg = ctx.cfg;
-    if cfg.integrator == "dopri5" {
+    if cfg.integrator == Integrator::Dopri5 {
         let times: Vec<f64> = (0..=ctx.horizon).map(|n| n as f64 * ctx.dt).collect();
         let tol = Tolerance {
             rtol: cfg.rtol,
@@ -209,8 +209,8 @@ fn raw_sindy(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
                 threshold: ctx.cfg.raw_threshold,
                 ..Default::default()
             };
-            let lib = Library::parse(&cfg.library, d)?;
-            fitted = discover::fit_one(&cfg, &lib, &x, &dx, None, None, ctx.inp.seed)?.model;
+            let lib = cfg.library(d, "x")?;
+            fitted = cfg.fit(&lib, &x, &dx, None, None, ctx.inp.seed)?.model;
             &fitted
         }
     };
@@ -245,7 +245,7 @@ fn group_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
     }
     let (n, steps) = train_trajectories(ctx)?;
     let stride = stride_for(n, steps, ctx.cfg.fit_points);
-    let (z, dz, k) = crate::sindy::latent::rows(model, ds, "train", n, stride)?;
+    let (z, dz, k) = crate::discover::latent::rows(model, ds, "train", n, stride)?;
     let rows = z.len() / k;
     let mut zbar = vec![0.0; k];
     for p in z.chunks(k) {

@@ -32,7 +32,7 @@ pub struct ForecastConfig {
     /// Valid-prediction time: first time the mean relative error exceeds this.
     pub valid_threshold: f64,
     /// `"rk4"` (fixed step dt/substeps) or `"dopri5"` (adaptive, dense output at the data times).
-    pub integrator: String,
+    pub integrator: Integrator,
     pub substeps: usize,
     /// Tolerances of `dopri5`.
     pub rtol: f64,
@@ -57,7 +57,7 @@ impl Default for ForecastConfig {
             horizon: 0,
             trajectories: 0,
             valid_threshold: 0.2,
-            integrator: "rk4".into(),
+            integrator: Integrator::Rk4,
             substeps: 1,
             rtol: 1e-6,
             atol: 1e-9,
@@ -69,6 +69,17 @@ impl Default for ForecastConfig {
             methods: Vec::new(),
         }
     }
+}
+
+/// How latent and raw equations are integrated over the horizon (`forecast.integrator`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Integrator {
+    /// Classic Runge–Kutta, `substeps` steps per data step.
+    #[default]
+    Rk4,
+    /// Adaptive Dormand–Prince 5(4) with dense output at the data times.
+    Dopri5,
 }
 
 /// Every method, in report order.
@@ -145,12 +156,6 @@ pub fn forecast(inp: &Inputs, cfg: &ForecastConfig) -> Result<Results> {
                 METHODS.join(", ")
             ));
         }
-    }
-    if !matches!(cfg.integrator.as_str(), "rk4" | "dopri5") {
-        return Err(config_err!(
-            "forecast.integrator = {:?}: expected \"rk4\" or \"dopri5\"",
-            cfg.integrator
-        ));
     }
     let ds = inp.dataset;
     let split = ds.split(&cfg.split)?;
@@ -266,8 +271,8 @@ impl Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::experiment::Experiment;
     use crate::data::Recipe;
+    use crate::experiment::Experiment;
 
     /// A small pendulum dataset (`extra` recipe overrides) in a temporary folder.
     fn pendulum(dir: &std::path::Path, extra: &[&str]) -> Dataset {
@@ -305,10 +310,10 @@ mod tests {
             generators: vec![],
             seed: 0,
         };
-        for integrator in ["rk4", "dopri5"] {
+        for integrator in [Integrator::Rk4, Integrator::Dopri5] {
             let cfg = ForecastConfig {
                 raw_library: "1 + x + sin(x)".into(),
-                integrator: integrator.into(),
+                integrator,
                 ..Default::default()
             };
             let r = forecast(&inputs, &cfg).unwrap();
@@ -318,7 +323,7 @@ mod tests {
             // the exact equations, integrated over 6 time units: the error is the data's f32 rounding
             assert!(
                 raw.horizon_mean < 1e-3,
-                "{integrator}: {}",
+                "{integrator:?}: {}",
                 raw.horizon_mean
             );
             assert!(raw.invariant_drift.unwrap() < 1e-4);
@@ -365,7 +370,7 @@ mod tests {
         )
         .unwrap();
         let model = LaLiGan::new(
-            &exp,
+            &exp.setup(),
             &[2],
             candle_core::DType::F64,
             &candle_core::Device::Cpu,
@@ -380,7 +385,7 @@ mod tests {
             latent: vec![("laligan-sindy".into(), eq)],
             sindy_ae: None,
             raw: None,
-            generators: crate::sindy::latent::generators(&model).unwrap(),
+            generators: crate::discover::latent::generators(&model).unwrap(),
             seed: 0,
         };
         let cfg = ForecastConfig {

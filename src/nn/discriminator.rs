@@ -2,8 +2,9 @@
 //! ending in one logit; D(z) > 0 means "real".
 
 use super::fused::Act;
+use super::layer::{Activation, Layer};
 use super::linear::Linear;
-use super::mlp::{forward_all_repeat, hidden_layers, Activation, Layer, MlpSpec};
+use super::mlp::{forward_all_repeat, hidden_layers, MlpSpec};
 use super::params::Scope;
 use candle_core::{Result, Tensor};
 use serde::{Deserialize, Serialize};

@@ -4,10 +4,10 @@
 pub mod adam;
 pub mod autoencoder;
 pub mod batch_norm;
-pub mod cnn;
 pub mod conv;
 pub mod discriminator;
 pub mod fused;
+pub mod layer;
 pub mod linear;
 pub mod loss;
 pub mod mlp;

@@ -9,7 +9,7 @@
 //! ([`GradSink::drain_into`]); everywhere else the stack runs layer by layer.
 
 use super::fused::{self, float_dispatch, Act};
-use super::mlp::{Activation, Layer};
+use super::layer::{Activation, Layer};
 use candle_core::backprop::GradStore;
 use candle_core::{
     CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor, TensorId, WithDType,

@@ -34,23 +34,21 @@
 //!   simulation and R²/RMSE.
 
 pub mod adam_l1;
-pub mod autoencoder;
+mod config;
 pub mod constraint;
-pub mod discover;
-pub mod latent;
 pub mod library;
 pub mod model;
 pub mod stlsq;
-mod tensor;
+pub mod tensor;
 
 pub use adam_l1::{AdamL1, AdamL1Config};
+pub use config::{Constraint, Fits, Fitted, RegressorKind, SindyConfig};
 pub use constraint::{ConstraintMode, SymmetryConstraint};
 pub use library::{Factor, Func, Gram, Library, Term};
-pub use model::{fit, FitReport, SindyConfig, SindyModel, SymmetryConfig, SymmetrySummary};
+pub use model::{fit, FitReport, SindyModel, SymmetrySummary};
 pub use stlsq::{Stlsq, StlsqConfig};
 
 use nalgebra::DMatrix;
-use serde::{Deserialize, Serialize};
 use std::cell::OnceCell;
 
 /// Errors of the SINDy module.
@@ -90,6 +88,12 @@ pub enum SindyError {
     /// Model (de)serialization.
     #[error("model JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl From<SindyError> for crate::Error {
+    fn from(e: SindyError) -> Self {
+        crate::Error::Config(format!("sindy: {e}"))
+    }
 }
 
 /// The module's result type.
@@ -195,37 +199,6 @@ pub trait Regressor {
     fn describe(&self) -> String;
     /// Fits Ξ `[d, p]` on the problem, honoring its constraint.
     fn fit(&mut self, problem: &Problem<'_>) -> Result<Fit>;
-}
-
-/// Which regressor to use, with its settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RegressorConfig {
-    /// Sequentially thresholded least squares.
-    Stlsq(StlsqConfig),
-    /// Minibatch Adam on MSE + λ‖Ξ‖₁ with masking.
-    AdamL1(AdamL1Config),
-}
-
-impl Default for RegressorConfig {
-    fn default() -> Self {
-        RegressorConfig::Stlsq(StlsqConfig::default())
-    }
-}
-
-impl RegressorConfig {
-    /// Builds the regressor. `normal` draws standard normals and `below(n)` a uniform index in
-    /// `[0, n)`; only Adam-L1 uses them.
-    pub fn build<'a>(
-        &self,
-        normal: impl FnMut() -> f64 + 'a,
-        below: impl FnMut(usize) -> usize + 'a,
-    ) -> Result<Box<dyn Regressor + 'a>> {
-        Ok(match self {
-            RegressorConfig::Stlsq(c) => Box::new(Stlsq::new(c.clone())?),
-            RegressorConfig::AdamL1(c) => Box::new(AdamL1::new(c.clone(), normal, below)?),
-        })
-    }
 }
 
 #[cfg(test)]

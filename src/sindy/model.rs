@@ -3,7 +3,7 @@
 
 use super::constraint::{ConstraintMode, SymmetryConstraint};
 use super::library::Library;
-use super::{Problem, Regressor, RegressorConfig, Result, SindyError};
+use super::{Problem, Regressor, Result, SindyError};
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
@@ -390,78 +390,6 @@ pub fn fit(
     Ok((model, report))
 }
 
-/// A symmetry constraint in a config.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SymmetryConfig {
-    /// Generators, each row-major `d·d`.
-    pub generators: Vec<Vec<f64>>,
-    /// Penalty weight μ of a soft constraint; absent: exact.
-    #[serde(default)]
-    pub soft_weight: Option<f64>,
-}
-
-/// Everything a fit needs besides the data and the random streams.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SindyConfig {
-    /// Library spec (default `1 + poly(2)`).
-    pub library: String,
-    /// State names (default `x0, x1, ...`).
-    pub state_names: Option<Vec<String>>,
-    /// The regressor (default STLSQ with its defaults).
-    pub regressor: RegressorConfig,
-    /// Optional symmetry constraint.
-    pub symmetry: Option<SymmetryConfig>,
-}
-
-impl Default for SindyConfig {
-    fn default() -> Self {
-        SindyConfig {
-            library: "1 + poly(2)".into(),
-            state_names: None,
-            regressor: RegressorConfig::default(),
-            symmetry: None,
-        }
-    }
-}
-
-impl SindyConfig {
-    /// Builds the library over `d` states.
-    pub fn build_library(&self, d: usize) -> Result<Library> {
-        let lib = Library::parse(&self.library, d)?;
-        match &self.state_names {
-            Some(names) => lib.with_state_names(names.clone()),
-            None => Ok(lib),
-        }
-    }
-
-    /// Builds the library, the constraint and the regressor and fits on `x`, `dx` (`[n, d]`).
-    /// `normal` and `below` are the seeded streams Adam-L1 draws from.
-    pub fn fit<'a>(
-        &self,
-        x: &[f64],
-        dx: &[f64],
-        d: usize,
-        normal: impl FnMut() -> f64 + 'a,
-        below: impl FnMut(usize) -> usize + 'a,
-    ) -> Result<(SindyModel, FitReport)> {
-        let lib = self.build_library(d)?;
-        let constraint = match &self.symmetry {
-            None => None,
-            Some(s) => {
-                let mode = match s.soft_weight {
-                    Some(weight) => ConstraintMode::Soft { weight },
-                    None => ConstraintMode::Exact,
-                };
-                Some(SymmetryConstraint::from_rows(&lib, &s.generators, mode)?)
-            }
-        };
-        let mut reg = self.regressor.build(normal, below)?;
-        fit(&lib, reg.as_mut(), x, dx, constraint.as_ref())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{trajectories, Rng};
@@ -739,28 +667,29 @@ mod tests {
 
     #[test]
     fn config_driven_fit() {
-        let cfg: SindyConfig = serde_json::from_str(
-            r#"{"library": "1 + x + exp(x)",
-                "regressor": {"kind": "stlsq", "threshold": 0.1}}"#,
-        )
-        .unwrap();
+        let cfg: super::super::SindyConfig =
+            toml::from_str("library = \"1 + x + exp(x)\"\nregressor = \"stlsq\"\nthreshold = 0.1")
+                .unwrap();
         let inits = vec![vec![-0.5, -1.0], vec![-1.2, -0.3], vec![-0.2, -0.9]];
         let (x, dx) = trajectories(lotka_volterra, &inits, 0.01, 300);
-        let (m, r) = cfg.fit(&x, &dx, 2, || 0.0, |_| 0).unwrap();
-        assert_eq!(m.nonzero(), 4);
-        assert!(r.regressor.starts_with("stlsq(threshold=0.1"));
-        let bad: std::result::Result<SindyConfig, _> =
-            serde_json::from_str(r#"{"regressor": {"kind": "lasso"}}"#);
+        let lib = cfg.library(2, "x").unwrap();
+        let f = cfg.fit(&lib, &x, &dx, None, Some((&x, &dx)), 0).unwrap();
+        assert_eq!(f.model.nonzero(), 4);
+        assert!(f.report.regressor.starts_with("stlsq(threshold=0.1"));
+        assert!(f.val_r2.unwrap() > 0.999_999);
+        let bad = toml::from_str::<super::super::SindyConfig>("regressor = \"lasso\"");
         assert!(bad.is_err());
-        let sym = SindyConfig {
+        let sym = super::super::SindyConfig {
             library: "1 + exp(x)".into(),
-            symmetry: Some(SymmetryConfig {
-                generators: vec![vec![0.0, -1.0, 1.0, 0.0]],
-                soft_weight: None,
-            }),
             ..Default::default()
         };
-        let e = sym.fit(&x, &dx, 2, || 0.0, |_| 0).unwrap_err().to_string();
+        let lib = sym.library(2, "x").unwrap();
+        let rot = vec![vec![vec![0.0, -1.0], vec![1.0, 0.0]]];
+        let e = sym
+            .fit(&lib, &x, &dx, Some(&rot), None, 0)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("not closed under generator 0"), "{e}");
     }
 

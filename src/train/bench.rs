@@ -1,7 +1,7 @@
 //! Timing of one full training step of a given architecture on random data (`laligan bench train-step`).
 
+use super::Setup;
 use super::{LaLiGan, Trainer};
-use crate::config::experiment::Experiment;
 use crate::rng;
 use candle_core::{DType, Device, Tensor};
 use serde::Serialize;
@@ -26,33 +26,33 @@ fn median(v: &mut [f64]) -> f64 {
 /// Times `steps` training steps (after one warm-up step) of the model of `exp` on standard normal
 /// windows of observations of shape `obs`, batch `batch`, f32. Reports medians per part.
 pub fn train_step(
-    exp: &Experiment,
+    setup: &Setup,
     obs: &[usize],
     batch: usize,
     steps: usize,
 ) -> crate::Result<StepBench> {
     let dev = Device::Cpu;
-    let model = LaLiGan::new(exp, obs, DType::F32, &dev)?;
-    let mut trainer = Trainer::new(model, &exp.train)?;
-    let mut r = rng::stream(exp.seed, "bench");
+    let model = LaLiGan::new(setup, obs, DType::F32, &dev)?;
+    let mut trainer = Trainer::new(model, &setup.train)?;
+    let mut r = rng::stream(setup.seed, "bench");
     let obs_len: usize = obs.iter().product();
-    let n = batch * exp.data.window * obs_len;
+    let n = batch * setup.data.window * obs_len;
     let data: Vec<f32> = (0..n).map(|_| rng::normal(&mut r) as f32).collect();
-    let mut shape = vec![batch, exp.data.window];
+    let mut shape = vec![batch, setup.data.window];
     shape.extend(obs);
     let x = Tensor::from_vec(data, shape, &dev)?;
     let (mut total, mut fw, mut bw, mut opt) = (vec![], vec![], vec![], vec![]);
     for i in 0..=steps.max(1) {
         let w = trainer.model.rep.sample(
             batch,
-            exp.lie.sampling,
-            exp.lie.sigma,
+            setup.lie.sampling,
+            setup.lie.sigma,
             &mut r,
             DType::F32,
             &dev,
         )?;
         let t0 = std::time::Instant::now();
-        let (_, t) = trainer.step(&exp.train, &exp.lie, &x, &w)?;
+        let (_, t) = trainer.step(&setup.train, &setup.lie, &x, &w)?;
         let el = t0.elapsed().as_secs_f64() * 1e3;
         if i > 0 {
             total.push(el);

@@ -2,7 +2,7 @@
 //! accuracy, and the symmetry scores of the learned generators and latent trajectories.
 
 use super::model::LaLiGan;
-use crate::config::experiment::Experiment;
+use super::Setup;
 use crate::data::{Split, WindowIndex};
 use crate::lie::LieConfig;
 use crate::metrics;
@@ -130,20 +130,20 @@ pub fn evenly(n: usize, max: usize) -> Vec<usize> {
 }
 
 /// Evaluates `model` on the validation split `val`.
-pub fn evaluate(model: &LaLiGan, exp: &Experiment, val: &Split) -> Result<Scores> {
+pub fn evaluate(model: &LaLiGan, setup: &Setup, val: &Split) -> Result<Scores> {
     let dev = Device::Cpu;
     let dtype = model.ae_params.dtype();
     let obs_len = val.obs_len();
     let (n_traj, steps) = (val.trajectories(), val.steps());
-    let win = exp.data.window;
+    let win = setup.data.window;
     let mut scores = Scores::default();
 
     // Eval mode encodes and decodes each frame on its own, so each validation frame that a window or a
     // latent path uses is encoded, decoded and scored once, and the windows and paths share the results.
-    let index = WindowIndex::new(n_traj, steps, win, exp.data.gap, 1, exp.data.tail)
+    let index = WindowIndex::new(n_traj, steps, win, setup.data.gap, 1, setup.data.tail)
         .map_err(|e| candle_core::Error::Msg(format!("validation windows: {e}")))?;
-    let ids = evenly(index.len(), exp.train.eval_windows);
-    let picks = evenly(steps, exp.train.eval_points);
+    let ids = evenly(index.len(), setup.train.eval_windows);
+    let picks = evenly(steps, setup.train.eval_points);
     let mut row = vec![usize::MAX; n_traj * steps];
     let path_frames = (0..n_traj).flat_map(|t| picks.iter().map(move |&s| t * steps + s));
     let index = &index;
@@ -165,7 +165,7 @@ pub fn evaluate(model: &LaLiGan, exp: &Experiment, val: &Split) -> Result<Scores
     let k = model.ae.latent_dim();
 
     // Windows: reconstruction and discriminator accuracy.
-    let mut r = rng::stream(exp.seed, "eval/lie");
+    let mut r = rng::stream(setup.seed, "eval/lie");
     let (mut sq, mut correct, mut judged) = (0.0, 0usize, 0usize);
     for chunk in ids.chunks(CHUNK) {
         let b = chunk.len();
@@ -180,8 +180,8 @@ pub fn evaluate(model: &LaLiGan, exp: &Experiment, val: &Split) -> Result<Scores
         let zt = Tensor::from_vec(zw, (b, win, k), &dev)?.to_dtype(dtype)?;
         let w = model
             .rep
-            .sample(b, exp.lie.sampling, exp.lie.sigma, &mut r, dtype, &dev)?;
-        let gz = transform(model, &exp.lie, &zt, &w)?;
+            .sample(b, setup.lie.sampling, setup.lie.sigma, &mut r, dtype, &dev)?;
+        let gz = transform(model, &setup.lie, &zt, &w)?;
         let zf = zt.reshape((b, win * k))?;
         let (real, fake) = model.disc_inputs(
             &zf,
@@ -258,12 +258,13 @@ pub fn transform(model: &LaLiGan, lie: &LieConfig, z: &Tensor, w: &[Tensor]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::Experiment;
 
     /// Scoring each validation frame once gives the reconstruction error of the evaluated windows and
     /// the latent paths that encoding the windows and the picked frames gives.
     #[test]
     fn frames_scored_once_match_windows_scored_whole() {
-        let exp: Experiment = crate::config::parse(
+        let exp: Experiment = Experiment::parse(
             r#"
             seed = 2
             [data]
@@ -285,7 +286,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        let model = LaLiGan::new(&exp, &[3], DType::F64, &Device::Cpu).unwrap();
+        let model = LaLiGan::new(&exp.setup(), &[3], DType::F64, &Device::Cpu).unwrap();
         let (n_traj, steps) = (3, 9);
         let x: Vec<f32> = (0..n_traj * steps * 3)
             .map(|i| ((i * 37 % 23) as f32 / 7.0).sin())
@@ -297,7 +298,7 @@ mod tests {
             dx: &[],
             t: &[],
         };
-        let scores = evaluate(&model, &exp, &val).unwrap();
+        let scores = evaluate(&model, &exp.setup(), &val).unwrap();
 
         let index = WindowIndex::new(n_traj, steps, 3, 2, 1, exp.data.tail).unwrap();
         let ids = evenly(index.len(), 5);

@@ -12,7 +12,23 @@ pub mod step;
 pub use model::LaLiGan;
 pub use step::{Terms, Trainer};
 
+use crate::data::DataConfig;
+use crate::lie::LieConfig;
+use crate::nn::{AutoencoderConfig, DiscriminatorConfig};
 use serde::{Deserialize, Serialize};
+
+/// What LaLiGAN training reads of an experiment: the seed, the data and the model and training
+/// sections (the stages after training have sections of their own).
+#[derive(Clone, Copy, Debug)]
+pub struct Setup<'a> {
+    /// Seed of every random draw.
+    pub seed: u64,
+    pub data: &'a DataConfig,
+    pub autoencoder: &'a AutoencoderConfig,
+    pub lie: &'a LieConfig,
+    pub discriminator: &'a DiscriminatorConfig,
+    pub train: &'a TrainConfig,
+}
 
 /// Regulariser R that keeps the group away from the identity.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]

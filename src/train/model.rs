@@ -2,7 +2,7 @@
 //! store (one optimizer each), built from an experiment config.
 
 use super::ReconLoss;
-use crate::config::experiment::Experiment;
+use super::Setup;
 use crate::lie::Representation;
 use crate::nn::autoencoder::{self, Autoencoder, OutputActivation};
 use crate::nn::discriminator::{Discriminator, Input};
@@ -26,29 +26,29 @@ pub struct LaLiGan {
 }
 
 impl LaLiGan {
-    /// A freshly initialized model for observations of shape `obs` (every draw from `exp.seed`).
-    pub fn new(exp: &Experiment, obs: &[usize], dtype: DType, dev: &Device) -> crate::Result<Self> {
-        let window = exp.data.window;
+    /// A freshly initialized model for observations of shape `obs` (every draw from `setup.seed`).
+    pub fn new(setup: &Setup, obs: &[usize], dtype: DType, dev: &Device) -> crate::Result<Self> {
+        let window = setup.data.window;
         if window == 0 {
             return Err(config_err!("data.window must be positive"));
         }
         let mut ae_params = Params::new(dtype, dev);
-        let mut r = rng::stream(exp.seed, "init/autoencoder");
-        let ae = autoencoder::build(&exp.autoencoder, obs, &mut ae_params.scope("ae", &mut r))
+        let mut r = rng::stream(setup.seed, "init/autoencoder");
+        let ae = autoencoder::build(&setup.autoencoder, obs, &mut ae_params.scope("ae", &mut r))
             .map_err(|e| config_err!("[autoencoder]: {e}"))?;
         let latent = ae.latent_dim();
-        if exp.train.recon_loss == ReconLoss::Bce && ae.output() != OutputActivation::Sigmoid {
+        if setup.train.recon_loss == ReconLoss::Bce && ae.output() != OutputActivation::Sigmoid {
             return Err(config_err!(
                 "train.recon_loss = \"bce\" compares a sigmoid output with pixel intensities; set \
                  [autoencoder] output = \"sigmoid\" or use recon_loss = \"mse\""
             ));
         }
         let mut lie_params = Params::new(dtype, dev);
-        let mut r = rng::stream(exp.seed, "init/lie");
+        let mut r = rng::stream(setup.seed, "init/lie");
         let rep = Representation::new(
             &mut lie_params.scope("lie", &mut r),
-            &exp.lie.blocks,
-            exp.lie.inert,
+            &setup.lie.blocks,
+            setup.lie.inert,
         )
         .map_err(|e| config_err!("[lie]: {e}"))?;
         if rep.dim() != window * latent {
@@ -61,14 +61,14 @@ impl LaLiGan {
             ));
         }
         let obs_len: usize = obs.iter().product();
-        let disc_in = match exp.discriminator.input {
+        let disc_in = match setup.discriminator.input {
             Input::Latent => window * latent,
             Input::LatentAndDecoded => window * (latent + obs_len),
         };
         let mut disc_params = Params::new(dtype, dev);
-        let mut r = rng::stream(exp.seed, "init/discriminator");
+        let mut r = rng::stream(setup.seed, "init/discriminator");
         let disc = Discriminator::new(
-            &exp.discriminator,
+            &setup.discriminator,
             disc_in,
             &mut disc_params.scope("disc", &mut r),
         )
@@ -82,7 +82,7 @@ impl LaLiGan {
             disc_params,
             window,
             obs: obs.to_vec(),
-            disc_input: exp.discriminator.input,
+            disc_input: setup.discriminator.input,
         })
     }
 
@@ -107,7 +107,7 @@ impl LaLiGan {
 
     /// The trained model of run folder `dir` (its `model.safetensors`) for the experiment `exp` (its
     /// `config.toml`, possibly with overrides outside the model's own sections) and observations `obs`.
-    pub fn load_dir(dir: &std::path::Path, exp: &Experiment, obs: &[usize]) -> crate::Result<Self> {
+    pub fn load_dir(dir: &std::path::Path, setup: &Setup, obs: &[usize]) -> crate::Result<Self> {
         use crate::checkpoint::{Checkpoint, MODEL_FORMAT};
         let path = dir.join(crate::train::run::MODEL_FILE);
         if !path.exists() {
@@ -119,7 +119,7 @@ impl LaLiGan {
             ));
         }
         let ck = Checkpoint::open(&path, MODEL_FORMAT)?;
-        let model = Self::new(exp, obs, DType::F32, &Device::Cpu)?;
+        let model = Self::new(setup, obs, DType::F32, &Device::Cpu)?;
         model.load(|n| ck.tensor(n)).map_err(|e| ck.error(e))?;
         Ok(model)
     }

@@ -4,7 +4,7 @@
 
 use super::eval::{block_latents, decode_all, Scores};
 use super::model::LaLiGan;
-use crate::config::experiment::Experiment;
+use super::Setup;
 use crate::data::recipe::{DoubleBump, Recipe, System};
 use crate::data::systems::double_bump;
 use crate::data::Split;
@@ -30,7 +30,7 @@ pub struct DecodedOrbit {
 /// with `keep_center`, else the mean validation latent), as in training.
 pub fn decoded_orbits(
     model: &LaLiGan,
-    exp: &Experiment,
+    setup: &Setup,
     scores: &Scores,
     base: &[f64],
 ) -> Result<Vec<DecodedOrbit>> {
@@ -41,7 +41,7 @@ pub fn decoded_orbits(
     for (i, ((d, gens), b)) in blocks.iter().zip(&model.rep.blocks).enumerate() {
         let d = *d;
         if at + d <= k {
-            let center = block_center(exp, &block_latents(scores, k, at, d), d);
+            let center = block_center(setup, &block_latents(scores, k, at, d), d);
             let z0: Vec<f64> = base[at..at + d]
                 .iter()
                 .zip(&center)
@@ -72,8 +72,8 @@ pub fn decoded_orbits(
 
 /// The point a block's group acts about, as in training: the origin with `keep_center`, else the mean
 /// of the block's validation latents `trajs`.
-pub fn block_center(exp: &Experiment, trajs: &[Vec<f64>], d: usize) -> Vec<f64> {
-    if exp.lie.keep_center {
+pub fn block_center(setup: &Setup, trajs: &[Vec<f64>], d: usize) -> Vec<f64> {
+    if setup.lie.keep_center {
         vec![0.0; d]
     } else {
         metrics::mean_point(trajs, d)
@@ -246,11 +246,11 @@ const BUMP_SAMPLES: usize = 50;
 /// None when the recipe is not a double bump.
 pub fn bump_shifts(
     model: &LaLiGan,
-    exp: &Experiment,
+    setup: &Setup,
     scores: &Scores,
     val: &Split,
 ) -> Result<Option<Vec<BumpShift>>> {
-    let recipe = Recipe::resolve(&exp.data.recipe, &exp.data.recipe_set)?;
+    let recipe = Recipe::resolve(&setup.data.recipe, &setup.data.recipe_set)?;
     let Ok(System::DoubleBump(r)) = recipe.system() else {
         return Ok(None);
     };
@@ -268,7 +268,7 @@ pub fn bump_shifts(
     let samples = signals.len() / n;
     for (x, z) in signals.chunks(n).zip(latents.chunks(k)) {
         let (a, b, _) = table.fit(x);
-        let orbits = decoded_orbits(model, exp, scores, z)?;
+        let orbits = decoded_orbits(model, setup, scores, z)?;
         if acc.is_empty() {
             acc = vec![Default::default(); orbits.len()];
             names = orbits.iter().map(|o| o.name.clone()).collect();

@@ -4,7 +4,7 @@
 use super::eval::{block_generators, Scores};
 use super::model::LaLiGan;
 use super::step::Terms;
-use crate::config::experiment::Experiment;
+use super::Setup;
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::plot::{Colormap, Figure, PALETTE};
@@ -215,7 +215,7 @@ pub struct Summary {
 
 impl Summary {
     /// The summary of a finished run.
-    pub fn new(exp: &Experiment, rows: &[Row], s: &Scores) -> Self {
+    pub fn new(setup: &Setup, rows: &[Row], s: &Scores) -> Self {
         let last = rows.last();
         let seconds = last.map_or(0.0, |r| r.seconds);
         Self {
@@ -237,8 +237,8 @@ impl Summary {
                 .zip(last.map_or([f64::NAN; 5], |r| r.terms))
                 .map(|(n, v)| (n.to_string(), v))
                 .collect(),
-            seed: exp.seed,
-            recipe: exp.data.recipe.clone(),
+            seed: setup.seed,
+            recipe: setup.data.recipe.clone(),
             bump_shift: None,
         }
     }
@@ -255,13 +255,7 @@ fn plot_err(e: crate::plot::PlotError) -> Error {
 }
 
 /// losses.png, generators.png and latent.png.
-pub fn plots(
-    model: &LaLiGan,
-    exp: &Experiment,
-    out: &Path,
-    rows: &[Row],
-    s: &Scores,
-) -> Result<()> {
+pub fn plots(model: &LaLiGan, setup: &Setup, out: &Path, rows: &[Row], s: &Scores) -> Result<()> {
     // Loss curves and scores per epoch.
     let mut fig = Figure::new(1, 2).title("training").panel_size(520, 360);
     let epochs: Vec<f64> = rows.iter().map(|r| r.epoch as f64).collect();
@@ -337,7 +331,7 @@ pub fn plots(
             .panel_size(480, 440);
         for (col, (i, at, d, l)) in shown.iter().enumerate() {
             let trajs = super::eval::block_latents(s, k, *at, *d);
-            let c = super::orbits::block_center(exp, &trajs, *d);
+            let c = super::orbits::block_center(setup, &trajs, *d);
             let view = View::new(l, *d);
             let ax = fig
                 .axes(0, col)

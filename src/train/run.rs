@@ -4,14 +4,18 @@
 use super::eval::{self, Scores};
 use super::orbits;
 use super::report::{self, Row};
+use super::Setup;
+use super::TrainConfig;
 use super::{LaLiGan, Trainer};
 use crate::checkpoint::{self, Checkpoint, MODEL_FORMAT, STATE_FORMAT};
-use crate::config::experiment::Experiment;
-use crate::data::{cache, Dataset, Recipe, Split, WindowIndex};
+use crate::data::{DataConfig, Dataset, Split, WindowIndex};
 use crate::error::Result;
+use crate::lie::LieConfig;
+use crate::nn::{AutoencoderConfig, DiscriminatorConfig};
 use crate::rng;
 use candle_core::{DType, Device, Tensor};
 use rand::seq::SliceRandom;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,13 +47,13 @@ struct Position {
 }
 
 /// The training data: the train split, its first `n_train` trajectories' window index, and that count.
-fn train_split<'a>(ds: &'a Dataset, exp: &Experiment) -> Result<(Split<'a>, WindowIndex, usize)> {
+fn train_split<'a>(ds: &'a Dataset, setup: &Setup) -> Result<(Split<'a>, WindowIndex, usize)> {
     let s = ds.split("train")?;
     let n = s.trajectories();
-    let keep = if exp.data.n_train == 0 {
+    let keep = if setup.data.n_train == 0 {
         n
     } else {
-        exp.data.n_train
+        setup.data.n_train
     };
     if keep > n {
         return Err(config_err!(
@@ -59,18 +63,12 @@ fn train_split<'a>(ds: &'a Dataset, exp: &Experiment) -> Result<(Split<'a>, Wind
     let index = WindowIndex::new(
         keep,
         s.steps(),
-        exp.data.window,
-        exp.data.gap,
-        exp.data.stride,
-        exp.data.tail,
+        setup.data.window,
+        setup.data.gap,
+        setup.data.stride,
+        setup.data.tail,
     )?;
     Ok((s, index, keep))
-}
-
-/// The dataset of the experiment, generated into the cache if missing.
-pub fn dataset(exp: &Experiment) -> Result<Dataset> {
-    let recipe = Recipe::resolve(&exp.data.recipe, &exp.data.recipe_set)?;
-    Dataset::open(&cache::ensure(&recipe)?)
 }
 
 /// Fits the data-fitted parts of a new model's autoencoder (the `pca` projection) to evenly spaced
@@ -88,8 +86,8 @@ fn fit_frames(model: &LaLiGan, train: &Split, n_traj: usize) -> Result<Option<St
 }
 
 /// [`fit_frames`] on the experiment's training trajectories of `ds`.
-pub fn fit_autoencoder(model: &LaLiGan, ds: &Dataset, exp: &Experiment) -> Result<Option<String>> {
-    let (train, _, n_traj) = train_split(ds, exp)?;
+pub fn fit_autoencoder(model: &LaLiGan, ds: &Dataset, setup: &Setup) -> Result<Option<String>> {
+    let (train, _, n_traj) = train_split(ds, setup)?;
     fit_frames(model, &train, n_traj)
 }
 
@@ -104,25 +102,30 @@ pub enum Start {
     Resume,
 }
 
-/// Trains `exp` into `out` (or continues the checkpoint there), stopping cleanly when `stop` becomes
-/// true.
-pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> Result<Outcome> {
+/// Trains `setup` into `out` (or continues the checkpoint there), stopping cleanly when `stop` becomes
+/// true. `config_text` is the resolved experiment as TOML, recorded in the run folder and checkpoints.
+pub fn train(
+    setup: &Setup,
+    config_text: &str,
+    out: &Path,
+    start: Start,
+    stop: &AtomicBool,
+) -> Result<Outcome> {
     let resume = start == Start::Resume;
-    let ds = dataset(exp)?;
-    let (train, index, n_traj) = train_split(&ds, exp)?;
+    let ds = setup.data.open()?;
+    let (train, index, n_traj) = train_split(&ds, setup)?;
     let val = ds.split(if ds.splits().contains(&"val") {
         "val"
     } else {
         "train"
     })?;
     let obs = val.shape[2..].to_vec();
-    let model = LaLiGan::new(exp, &obs, DType::F32, &Device::Cpu)?;
-    let mut trainer = Trainer::new(model, &exp.train)?;
-    let config_text = crate::config::to_toml(exp)?;
+    let model = LaLiGan::new(setup, &obs, DType::F32, &Device::Cpu)?;
+    let mut trainer = Trainer::new(model, &setup.train)?;
 
     let mut fitted = None;
     let (mut pos, mut rows) = if resume {
-        load(&mut trainer, out, &config_text)?
+        load(&mut trainer, out, config_text)?
     } else {
         prepare_folder(out, start == Start::Replace)?;
         fitted = fit_frames(&trainer.model, &train, n_traj)?;
@@ -136,10 +139,10 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
     log.line(&format!(
         "{} windows of {} × {:?} from {n_traj} training trajectories; batch {}, {} epochs{}",
         index.len(),
-        exp.data.window,
+        setup.data.window,
         obs,
-        exp.train.batch_size,
-        exp.train.epochs,
+        setup.train.batch_size,
+        setup.train.epochs,
         if resume {
             format!(", resuming at epoch {} batch {}", pos.epoch + 1, pos.batch)
         } else {
@@ -147,18 +150,18 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
         }
     ))?;
 
-    let batch = exp.train.batch_size.max(1);
+    let batch = setup.train.batch_size.max(1);
     let n_batches = index.len().div_ceil(batch);
     let dev = Device::Cpu;
     let mut buf = Vec::new();
-    while pos.epoch < exp.train.epochs {
+    while pos.epoch < setup.train.epochs {
         let started = std::time::Instant::now();
         let mut order: Vec<usize> = (0..index.len()).collect();
         order.shuffle(&mut rng::stream(
-            exp.seed,
+            setup.seed,
             &format!("train/shuffle/{}", pos.epoch),
         ));
-        let mut lie_rng = rng::stream(exp.seed, &format!("train/lie/{}", pos.epoch));
+        let mut lie_rng = rng::stream(setup.seed, &format!("train/lie/{}", pos.epoch));
         lie_rng.set_word_pos(pos.lie_word_pos);
         let bar = crate::progress::bar(n_batches as u64, &format!("epoch {}", pos.epoch + 1));
         bar.set_position(pos.batch as u64);
@@ -167,7 +170,7 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
                 bar.finish_and_clear();
                 pos.lie_word_pos = lie_rng.get_word_pos();
                 pos.seconds += started.elapsed().as_secs_f64();
-                save(&trainer, out, exp, &config_text, &pos)?;
+                save(&trainer, out, setup, config_text, &pos)?;
                 log.line(&format!(
                     "interrupted: checkpoint at epoch {} batch {}",
                     pos.epoch + 1,
@@ -179,16 +182,16 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
                 });
             }
             let ids = &order[pos.batch * batch..((pos.batch + 1) * batch).min(order.len())];
-            let x = windows(&index, &train, exp, &obs, ids, &mut buf)?;
+            let x = windows(&index, &train, setup, &obs, ids, &mut buf)?;
             let w = trainer.model.rep.sample(
                 ids.len(),
-                exp.lie.sampling,
-                exp.lie.sigma,
+                setup.lie.sampling,
+                setup.lie.sigma,
                 &mut lie_rng,
                 DType::F32,
                 &dev,
             )?;
-            let (terms, _) = trainer.step(&exp.train, &exp.lie, &x, &w)?;
+            let (terms, _) = trainer.step(&setup.train, &setup.lie, &x, &w)?;
             if let Some(name) = terms.non_finite() {
                 bar.finish_and_clear();
                 let msg = format!(
@@ -221,20 +224,20 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
         bar.finish_and_clear();
         let e = pos.epoch + 1;
         let learnable = trainer.model.rep.blocks.iter().any(|b| b.learnable);
-        if learnable && exp.lie.threshold_every > 0 && e % exp.lie.threshold_every == 0 {
+        if learnable && setup.lie.threshold_every > 0 && e % setup.lie.threshold_every == 0 {
             let active = trainer
                 .model
                 .rep
-                .threshold(exp.lie.threshold, exp.lie.threshold_mask)?;
+                .threshold(setup.lie.threshold, setup.lie.threshold_mask)?;
             log.line(&format!(
                 "epoch {e}: thresholding at {} leaves {active} active generator entries",
-                exp.lie.threshold
+                setup.lie.threshold
             ))?;
         }
-        if exp.train.bn_refresh > 0 {
-            refresh_batch_norm(&trainer.model, exp, &index, &train, &obs, e)?;
+        if setup.train.bn_refresh > 0 {
+            refresh_batch_norm(&trainer.model, setup, &index, &train, &obs, e)?;
         }
-        let scores = eval::evaluate(&trainer.model, exp, &val)?;
+        let scores = eval::evaluate(&trainer.model, setup, &val)?;
         pos.seconds += started.elapsed().as_secs_f64();
         let row = Row::new(e, &pos.sums, pos.batches, &scores, pos.seconds);
         let gens: Vec<String> = scores
@@ -254,31 +257,31 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
             seconds: pos.seconds,
             ..Position::default()
         };
-        let last = e == exp.train.epochs;
-        if last || (exp.train.save_every > 0 && e % exp.train.save_every == 0) {
-            save(&trainer, out, exp, &config_text, &pos)?;
+        let last = e == setup.train.epochs;
+        if last || (setup.train.save_every > 0 && e % setup.train.save_every == 0) {
+            save(&trainer, out, setup, config_text, &pos)?;
         }
         if last {
-            return finish(&trainer.model, exp, out, &rows, &scores, &val)
+            return finish(&trainer.model, setup, out, &rows, &scores, &val)
                 .map(|s| Outcome::Finished(Box::new(s)));
         }
     }
     // Resumed a finished run: report it again.
-    let scores = eval::evaluate(&trainer.model, exp, &val)?;
-    finish(&trainer.model, exp, out, &rows, &scores, &val).map(|s| Outcome::Finished(Box::new(s)))
+    let scores = eval::evaluate(&trainer.model, setup, &val)?;
+    finish(&trainer.model, setup, out, &rows, &scores, &val).map(|s| Outcome::Finished(Box::new(s)))
 }
 
 /// The training windows `ids` as one `[ids, window, obs..]` tensor (gathered through `buf`).
 fn windows(
     index: &WindowIndex,
     train: &Split,
-    exp: &Experiment,
+    setup: &Setup,
     obs: &[usize],
     ids: &[usize],
     buf: &mut Vec<f32>,
 ) -> Result<Tensor> {
     index.gather(train.x, obs.iter().product(), ids, buf);
-    let mut shape = vec![ids.len(), exp.data.window];
+    let mut shape = vec![ids.len(), setup.data.window];
     shape.extend(obs);
     Ok(Tensor::from_slice(buf, shape, &Device::Cpu)?)
 }
@@ -287,7 +290,7 @@ fn windows(
 /// with no update: the batch-norm running statistics then describe the weights after `epoch`.
 fn refresh_batch_norm(
     model: &LaLiGan,
-    exp: &Experiment,
+    setup: &Setup,
     index: &WindowIndex,
     train: &Split,
     obs: &[usize],
@@ -295,14 +298,14 @@ fn refresh_batch_norm(
 ) -> Result<()> {
     let mut order: Vec<usize> = (0..index.len()).collect();
     order.shuffle(&mut rng::stream(
-        exp.seed,
+        setup.seed,
         &format!("train/bn_refresh/{epoch}"),
     ));
     let mut buf = Vec::new();
-    let batch = exp.train.batch_size.max(1);
-    for ids in order.chunks(batch).cycle().take(exp.train.bn_refresh) {
+    let batch = setup.train.batch_size.max(1);
+    for ids in order.chunks(batch).cycle().take(setup.train.bn_refresh) {
         let x =
-            windows(index, train, exp, obs, ids, &mut buf)?.to_dtype(model.ae_params.dtype())?;
+            windows(index, train, setup, obs, ids, &mut buf)?.to_dtype(model.ae_params.dtype())?;
         let z = model.encode_windows(&x, true)?;
         let k = z.dim(2)?;
         model.ae.decode_pre(&z.reshape(((), k))?, true)?;
@@ -314,19 +317,19 @@ fn refresh_batch_norm(
 /// validation observation (orbits.png) and, for the double bump, the shift scores.
 fn finish(
     model: &LaLiGan,
-    exp: &Experiment,
+    setup: &Setup,
     out: &Path,
     rows: &[Row],
     scores: &Scores,
     val: &Split,
 ) -> Result<report::Summary> {
-    let mut summary = report::Summary::new(exp, rows, scores);
-    summary.bump_shift = orbits::bump_shifts(model, exp, scores, val)?;
+    let mut summary = report::Summary::new(setup, rows, scores);
+    summary.bump_shift = orbits::bump_shifts(model, setup, scores, val)?;
     report::write_summary(&out.join("summary.json"), &summary)?;
-    report::plots(model, exp, out, rows, scores)?;
+    report::plots(model, setup, out, rows, scores)?;
     if let Some(base) = scores.latents.first() {
         let k = model.ae.latent_dim();
-        let decoded = orbits::decoded_orbits(model, exp, scores, &base[..k])?;
+        let decoded = orbits::decoded_orbits(model, setup, scores, &base[..k])?;
         orbits::orbits_png(&val.shape[2..], &decoded, out)?;
     }
     Ok(summary)
@@ -345,13 +348,7 @@ fn prepare_folder(out: &Path, replace: bool) -> Result<()> {
 }
 
 /// Writes model.safetensors and training_state.safetensors for position `pos`.
-fn save(
-    trainer: &Trainer,
-    out: &Path,
-    exp: &Experiment,
-    config: &str,
-    pos: &Position,
-) -> Result<()> {
+fn save(trainer: &Trainer, out: &Path, setup: &Setup, config: &str, pos: &Position) -> Result<()> {
     let mut meta = BTreeMap::new();
     meta.insert("config".to_string(), config.to_string());
     meta.insert("epochs_done".to_string(), pos.epoch.to_string());
@@ -366,7 +363,7 @@ fn save(
     state.extend(trainer.opt_disc.state("adam.disc")?);
     let mut meta = BTreeMap::new();
     meta.insert("config".to_string(), config.to_string());
-    meta.insert("seed".to_string(), exp.seed.to_string());
+    meta.insert("seed".to_string(), setup.seed.to_string());
     meta.insert("epoch".to_string(), pos.epoch.to_string());
     meta.insert("batch".to_string(), pos.batch.to_string());
     meta.insert("lie_word_pos".to_string(), pos.lie_word_pos.to_string());
@@ -390,6 +387,33 @@ fn save(
     checkpoint::save(&out.join(STATE_FILE), STATE_FORMAT, &state, &meta)
 }
 
+/// The sections of a resolved experiment that training reads, less the keys a resume may change
+/// (`train.epochs`, `train.save_every`): two runs with equal ones train the same model.
+#[derive(Deserialize, PartialEq)]
+struct Trained {
+    seed: u64,
+    #[serde(default)]
+    data: DataConfig,
+    #[serde(default)]
+    autoencoder: AutoencoderConfig,
+    #[serde(default)]
+    lie: LieConfig,
+    #[serde(default)]
+    discriminator: DiscriminatorConfig,
+    #[serde(default)]
+    train: TrainConfig,
+}
+
+impl Trained {
+    fn parse(text: &str, origin: &str) -> Result<Self> {
+        let mut t: Self = toml::from_str(text)
+            .map_err(|e| config_err!("{origin}: {}", e.to_string().trim_end()))?;
+        t.train.epochs = 0;
+        t.train.save_every = 0;
+        Ok(t)
+    }
+}
+
 /// Restores the model, optimizers, position and earlier metric rows from the run folder `out`.
 fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Vec<Row>)> {
     let model_path: PathBuf = out.join(MODEL_FILE);
@@ -401,16 +425,9 @@ fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Ve
     }
     let model = Checkpoint::open(&model_path, MODEL_FORMAT)?;
     let state = Checkpoint::open(&out.join(STATE_FILE), STATE_FORMAT)?;
-    let saved: Experiment =
-        crate::config::parse(state.meta("config")?, "the checkpoint's config", &[])?;
-    let now: Experiment = crate::config::parse(config, "the config", &[])?;
-    let comparable = |e: &Experiment| {
-        let mut e = e.clone();
-        e.train.epochs = 0;
-        e.train.save_every = 0;
-        e
-    };
-    if comparable(&saved) != comparable(&now) {
+    let saved = Trained::parse(state.meta("config")?, "the checkpoint's config")?;
+    let now = Trained::parse(config, "the config")?;
+    if saved != now {
         return Err(config_err!(
             "--resume: the config differs from the one {} was trained with (only train.epochs and \
              train.save_every may change); see {}",
@@ -461,11 +478,12 @@ fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::Experiment;
     use crate::testing::max_abs_diff;
 
     #[test]
     fn batch_norm_refresh_makes_eval_mode_match_the_current_weights_and_changes_no_weight() {
-        let exp: Experiment = crate::config::parse(
+        let exp: Experiment = Experiment::parse(
             "seed = 4\n[autoencoder]\nhidden = 8\nlayers = 2\n[train]\nbatch_size = 10000\nbn_refresh = 200",
             "test",
             &[],
@@ -484,9 +502,9 @@ mod tests {
             t: &[],
         };
         let index = WindowIndex::new(3, 1000, 2, 1, 1, 0).unwrap();
-        let model = LaLiGan::new(&exp, &[3], DType::F64, &Device::Cpu).unwrap();
+        let model = LaLiGan::new(&exp.setup(), &[3], DType::F64, &Device::Cpu).unwrap();
         let all: Vec<usize> = (0..index.len()).collect();
-        let xs = windows(&index, &train, &exp, &[3], &all, &mut Vec::new())
+        let xs = windows(&index, &train, &exp.setup(), &[3], &all, &mut Vec::new())
             .unwrap()
             .to_dtype(DType::F64)
             .unwrap();
@@ -503,7 +521,7 @@ mod tests {
 
         // One batch holds every window, so each refresh pass sees the same statistics; 200 passes
         // leave 0.9²⁰⁰ of the initial running ones.
-        refresh_batch_norm(&model, &exp, &index, &train, &[3], 1).unwrap();
+        refresh_batch_norm(&model, &exp.setup(), &index, &train, &[3], 1).unwrap();
         let fresh = eval(&model);
         let batch = model.encode_windows(&xs, true).unwrap();
         let (gap_before, gap_after) = (max_abs_diff(&stale, &batch), max_abs_diff(&fresh, &batch));

@@ -230,7 +230,7 @@ impl Trainer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::experiment::Experiment;
+    use crate::experiment::Experiment;
     use crate::rng;
     use candle_core::Device;
 
@@ -238,7 +238,7 @@ mod tests {
     /// conjugate to a rotation.
     #[test]
     fn liegan_finds_the_rotation_of_a_ring() {
-        let exp: Experiment = crate::config::parse(
+        let exp: Experiment = Experiment::parse(
             r#"
             seed = 3
             [data]
@@ -261,7 +261,7 @@ mod tests {
         )
         .unwrap();
         let dev = Device::Cpu;
-        let model = LaLiGan::new(&exp, &[2], DType::F32, &dev).unwrap();
+        let model = LaLiGan::new(&exp.setup(), &[2], DType::F32, &dev).unwrap();
         let mut t = Trainer::new(model, &exp.train).unwrap();
         let mut r = rng::stream(0, "ring");
         let b = 256;
@@ -299,7 +299,7 @@ mod tests {
 #[cfg(test)]
 mod loss_tests {
     use super::*;
-    use crate::config::experiment::Experiment;
+    use crate::experiment::Experiment;
     use crate::lie::MaskRule;
     use crate::testing::{grad_check_var, grad_check_var_sunk, randn_like};
     use candle_core::Device;
@@ -310,7 +310,7 @@ mod loss_tests {
 
     /// [`tiny`] with `--set` overrides.
     fn tiny_with(extra: &str, sets: &[String]) -> (Experiment, LaLiGan) {
-        let exp: Experiment = crate::config::parse(
+        let exp: Experiment = Experiment::parse(
             &format!(
                 r#"
                 seed = 5
@@ -331,7 +331,7 @@ mod loss_tests {
             sets,
         )
         .unwrap();
-        let model = LaLiGan::new(&exp, &[3], DType::F64, &Device::Cpu).unwrap();
+        let model = LaLiGan::new(&exp.setup(), &[3], DType::F64, &Device::Cpu).unwrap();
         (exp, model)
     }
 
@@ -391,7 +391,7 @@ mod loss_tests {
     fn bce_reconstruction_needs_a_sigmoid_output() {
         let exp: Experiment =
             crate::config::parse("seed = 1\n[train]\nrecon_loss = \"bce\"", "test", &[]).unwrap();
-        let err = LaLiGan::new(&exp, &[3], DType::F64, &Device::Cpu)
+        let err = LaLiGan::new(&exp.setup(), &[3], DType::F64, &Device::Cpu)
             .err()
             .expect("refused");
         assert!(err.to_string().contains("output = \"sigmoid\""), "{err}");

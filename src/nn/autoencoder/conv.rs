@@ -9,14 +9,13 @@
 //! Observations are `[length]` or `[channels, length]` for `conv1d`, `[height, width]` or
 //! `[channels, height, width]` for `cnn`.
 
-use super::autoencoder::{
-    flatten_obs, Autoencoder, AutoencoderConfig, Head, Kind, OutputActivation,
-};
-use super::batch_norm::BatchNorm;
-use super::conv::{crop, max_pool, upsample, Conv2d};
-use super::fused::Act;
-use super::linear::Linear;
-use super::params::Scope;
+use super::codec::{flatten_obs, Autoencoder, Head};
+use super::{AutoencoderConfig, Kind, OutputActivation};
+use crate::nn::batch_norm::BatchNorm;
+use crate::nn::conv::{crop, max_pool, upsample, Conv2d};
+use crate::nn::fused::Act;
+use crate::nn::linear::Linear;
+use crate::nn::params::Scope;
 use candle_core::{Result, Tensor, Var};
 
 /// A convolutional encoder/decoder pair.

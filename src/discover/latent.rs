@@ -2,10 +2,10 @@
 //! targets their exact time derivatives ż = J_φ(x)·ẋ (forward mode through the encoder, eval mode); the
 //! symmetry constraint uses the generators the model learned.
 
-use crate::config::experiment::Experiment;
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::train::LaLiGan;
+use crate::sindy::SindyConfig;
+use crate::train::{LaLiGan, Setup};
 use candle_core::{DType, Device, Tensor};
 use std::path::Path;
 
@@ -21,7 +21,7 @@ pub fn rows(
     n_traj: usize,
     stride: usize,
 ) -> Result<(Vec<f64>, Vec<f64>, usize)> {
-    let (x, dx, _) = super::discover::rows(ds, split, n_traj, stride)?;
+    let (x, dx, _) = super::rows(ds, split, n_traj, stride)?;
     let (z, dz) = encode_rows(model, &x, &dx)?;
     Ok((z, dz, model.ae.latent_dim()))
 }
@@ -61,34 +61,34 @@ pub fn generators(model: &LaLiGan) -> Result<Vec<Vec<Vec<f64>>>> {
     })
 }
 
-/// Latent discovery for the trained run in `dir` (its `config.toml` with `overrides`): fits the
-/// latent dynamics, constrained by the learned generators unless `sindy.generators` is set, and writes
-/// the outputs into `out`. Returns the text of `equations.txt`.
-pub fn discover_dir(dir: &Path, out: &Path, overrides: &[String]) -> Result<String> {
-    let mut exp: Experiment = crate::config::load(&dir.join("config.toml"), overrides)?;
-    let ds = crate::train::run::dataset(&exp)?;
+/// Latent discovery for the run in `dir` trained with `setup`: fits the latent dynamics per `sindy`,
+/// constrained by the learned generators unless `sindy.generators` is set (they are filled in then,
+/// for the record), and writes the outputs into `out`. Returns the text of `equations.txt`.
+pub fn discover_dir(
+    setup: &Setup,
+    sindy: &mut SindyConfig,
+    dir: &Path,
+    out: &Path,
+) -> Result<String> {
+    let ds = setup.data.open()?;
     let obs = ds.split("train")?.shape[2..].to_vec();
-    let model = LaLiGan::load_dir(dir, &exp, &obs)?;
-    let stride = exp.sindy.stride.max(1);
-    let (z, dz, k) = crate::threads::run(|| rows(&model, &ds, "train", exp.data.n_train, stride))?;
+    let model = LaLiGan::load_dir(dir, setup, &obs)?;
+    let stride = sindy.stride.max(1);
+    let (z, dz, k) =
+        crate::threads::run(|| rows(&model, &ds, "train", setup.data.n_train, stride))?;
     let (vz, vdz, _) = if ds.splits().contains(&"val") {
         crate::threads::run(|| rows(&model, &ds, "val", 0, stride))?
     } else {
         (vec![], vec![], k)
     };
-    if exp.sindy.generators.is_empty() {
-        exp.sindy.generators = generators(&model)?;
+    if sindy.generators.is_empty() {
+        sindy.generators = generators(&model)?;
     }
-    let names = if exp.sindy.state_names.is_empty() {
-        (0..k).map(|i| format!("z{i}")).collect()
-    } else {
-        exp.sindy.state_names.clone()
-    };
-    let lib = super::Library::parse(&exp.sindy.library, k)?.with_state_names(names)?;
+    let lib = sindy.library(k, "z")?;
     let what = format!(
         "latent mode ({}, {} generator(s))",
         dir.display(),
-        exp.sindy.generators.len()
+        sindy.generators.len()
     );
-    super::discover::run(&exp, &lib, (&z, &dz), (&vz, &vdz), out, &what)
+    super::run(sindy, setup.seed, &lib, (&z, &dz), (&vz, &vdz), out, &what)
 }

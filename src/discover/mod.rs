@@ -1,19 +1,16 @@
-//! `laligan discover` in raw mode: fit SINDy on a dataset's training split (plain and/or equivariant),
-//! score it on the validation split, and write `equations.txt`, `equations.json` and
+//! Equation discovery as a stage: SINDy fitted on a dataset's trajectories (raw mode, here), on a
+//! trained encoder's latents ([`latent`]) or jointly with an autoencoder ([`sindy_ae`]); each scores
+//! its fits on the validation split and writes `equations.txt`, `equations.json` and
 //! `discovery.safetensors`.
 
-use super::{fit, ConstraintMode, FitReport, Library, Regressor, SindyModel, SymmetryConstraint};
-use crate::config::experiment::SindyConfig;
+pub mod latent;
+pub mod sindy_ae;
+
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::sindy::{Fitted, Library, SindyConfig, SindyModel};
 use serde_json::{json, Value};
 use std::path::Path;
-
-impl From<super::SindyError> for Error {
-    fn from(e: super::SindyError) -> Self {
-        Error::Config(format!("sindy: {e}"))
-    }
-}
 
 /// States and derivatives of a split as f64 rows, first `n_traj` trajectories (0 = all), every
 /// `stride`-th step.
@@ -58,97 +55,20 @@ pub fn val_rows(ds: &Dataset, stride: usize) -> Result<(Vec<f64>, Vec<f64>)> {
     Ok((x, dx))
 }
 
-/// One fit with its report and validation scores.
-pub struct Fitted {
-    pub model: SindyModel,
-    pub report: FitReport,
-    pub val_r2: Option<f64>,
-    pub val_rmse: Option<f64>,
-}
-
-/// Fits the configured regression on `(x, dx)`, with the equivariance constraint of `generators` when
-/// given, and scores it on `val`.
-pub fn fit_one(
-    cfg: &SindyConfig,
-    lib: &Library,
-    x: &[f64],
-    dx: &[f64],
-    generators: Option<&[Vec<Vec<f64>>]>,
-    val: Option<(&[f64], &[f64])>,
-    seed: u64,
-) -> Result<Fitted> {
-    let constraint = match generators {
-        None => None,
-        Some(g) => {
-            let d = lib.n_states();
-            let mut rows = Vec::new();
-            for (i, m) in g.iter().enumerate() {
-                if m.len() != d || m.iter().any(|r| r.len() != d) {
-                    return Err(config_err!("sindy.generators[{i}] must be a {d}×{d} matrix (the state has {d} dimensions)"));
-                }
-                rows.push(m.concat());
-            }
-            let mode = if cfg.soft_weight > 0.0 {
-                ConstraintMode::Soft {
-                    weight: cfg.soft_weight,
-                }
-            } else {
-                ConstraintMode::Exact
-            };
-            Some(SymmetryConstraint::from_rows(lib, &rows, mode)?)
-        }
-    };
-    let mut normal_rng = crate::rng::stream(seed, "sindy/init");
-    let mut order_rng = crate::rng::stream(seed, "sindy/order");
-    let mut regressor: Box<dyn Regressor> = match cfg.regressor.as_str() {
-        "stlsq" => Box::new(super::Stlsq::new(super::StlsqConfig {
-            threshold: cfg.threshold,
-            alpha: cfg.alpha,
-            max_iter: cfg.max_iter,
-            normalize_columns: cfg.normalize_columns,
-            unbias: true,
-        })?),
-        "adam-l1" => Box::new(super::AdamL1::new(
-            super::AdamL1Config {
-                epochs: cfg.epochs,
-                batch_size: cfg.batch_size,
-                lr: cfg.lr,
-                lambda: cfg.lambda,
-                threshold: cfg.threshold,
-                mask_every: cfg.mask_every,
-                ..Default::default()
-            },
-            move || crate::rng::normal(&mut normal_rng),
-            move |n| crate::rng::below(&mut order_rng, n),
-        )?),
-        other => {
-            return Err(config_err!(
-                "sindy.regressor = {other:?}: expected \"stlsq\" or \"adam-l1\""
-            ))
-        }
-    };
-    let (model, report) = fit(lib, regressor.as_mut(), x, dx, constraint.as_ref())?;
-    let (val_r2, val_rmse) = match val {
-        Some((vx, vdx)) if !vx.is_empty() => (Some(model.r2(vx, vdx)?), Some(model.rmse(vx, vdx)?)),
-        _ => (None, None),
-    };
-    Ok(Fitted {
-        model,
-        report,
-        val_r2,
-        val_rmse,
-    })
-}
-
 /// The JSON object of one fit (the `equations.json` contract).
-pub fn fit_json(f: &Fitted, cfg: &SindyConfig, generators: Option<&[Vec<Vec<f64>>]>) -> Value {
+pub fn fit_json(
+    f: &Fitted,
+    cfg: &SindyConfig,
+    regressor: &str,
+    generators: Option<&[Vec<Vec<f64>>]>,
+) -> Value {
     json!({
         "state_names": f.model.state_names(),
         "terms": f.model.terms(),
         "coefficients": f.model.coefficients(),
         "equations": f.model.equations(),
         "library": cfg.library,
-        "regressor": cfg.regressor,
+        "regressor": regressor,
         "settings": f.report.regressor,
         "threshold": cfg.threshold,
         "constraint": match generators { None => json!("none"), Some(g) => json!({"generators": g, "soft_weight": cfg.soft_weight}) },
@@ -164,30 +84,32 @@ pub fn fit_json(f: &Fitted, cfg: &SindyConfig, generators: Option<&[Vec<Vec<f64>
     })
 }
 
-/// Creates `out`, records the resolved experiment in `out/config.toml`, and runs [`discover`] on the
-/// given training and validation rows; `what` describes the data in the log.
+/// Records the resolved experiment `config_text` in `out/config.toml`.
+pub fn record_config(out: &Path, config_text: &str) -> Result<()> {
+    crate::io::write_atomic(&out.join("config.toml"), config_text.as_bytes())
+}
+
+/// Creates `out` and runs [`discover`] on the given training and validation rows, logging what it
+/// fits; `what` describes the data in the log.
 pub fn run(
-    exp: &crate::config::experiment::Experiment,
+    cfg: &SindyConfig,
+    seed: u64,
     lib: &Library,
     train: (&[f64], &[f64]),
     val: (&[f64], &[f64]),
     out: &Path,
     what: &str,
 ) -> Result<String> {
-    std::fs::create_dir_all(out).map_err(|e| data_err!("creating {}: {e}", out.display()))?;
-    crate::io::write_atomic(
-        &out.join("config.toml"),
-        crate::config::to_toml(exp)?.as_bytes(),
-    )?;
+    std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))?;
     let d = lib.n_states();
     tracing::info!(
         "{what}: fitting {} samples of {d} states with library `{}` ({} terms)",
         train.0.len() / d.max(1),
-        exp.sindy.library,
+        cfg.library,
         lib.n_terms()
     );
     let t0 = std::time::Instant::now();
-    let text = discover(&exp.sindy, lib, train, val, exp.seed, out)?;
+    let text = discover(cfg, lib, train, val, seed, out)?;
     tracing::info!(
         "fitted in {:.3}s; wrote equations.txt, equations.json, discovery.safetensors to {}",
         t0.elapsed().as_secs_f64(),
@@ -238,37 +160,26 @@ pub fn discover(
     out: &Path,
 ) -> Result<String> {
     let gens = (!cfg.generators.is_empty()).then_some(cfg.generators.as_slice());
-    let mode = match (cfg.constraint.as_str(), gens) {
-        ("", Some(_)) | ("both", Some(_)) => "both",
-        ("", None) | ("none", _) => "none",
-        ("equivariant", Some(_)) => "equivariant",
-        ("equivariant" | "both", None) => {
-            return Err(config_err!(
-                "sindy.constraint = {:?} needs sindy.generators (a list of d×d matrices)",
-                cfg.constraint
-            ))
-        }
-        (other, _) => {
-            return Err(config_err!(
-                "sindy.constraint = {other:?}: expected \"none\", \"equivariant\" or \"both\""
-            ))
-        }
-    };
-    let plain = (mode != "equivariant")
-        .then(|| fit_one(cfg, lib, train.0, train.1, None, Some(val), seed))
+    let fits = cfg.constraint.fits(gens.is_some())?;
+    let plain = fits
+        .plain
+        .then(|| cfg.fit(lib, train.0, train.1, None, Some(val), seed))
         .transpose()?;
-    let equi = (mode != "none")
-        .then(|| fit_one(cfg, lib, train.0, train.1, gens, Some(val), seed))
+    let equi = fits
+        .equivariant
+        .then(|| cfg.fit(lib, train.0, train.1, gens, Some(val), seed))
         .transpose()?;
     let equi = equi.as_ref().map(|e| (e, gens.unwrap_or_default()));
-    write(cfg, out, equi, plain.as_ref())
+    write(cfg, cfg.regressor.name(), out, equi, plain.as_ref())
 }
 
 /// Writes `equations.txt`, `equations.json` and `discovery.safetensors` into `out` for an equivariant
 /// fit (with its generators) and/or a plain one; with both, the equivariant one is the top level and
-/// the plain one its `plain` object. Returns the text of `equations.txt`.
+/// the plain one its `plain` object; `regressor` names the method that fitted them. Returns the text of
+/// `equations.txt`.
 pub fn write(
     cfg: &SindyConfig,
+    regressor: &str,
     out: &Path,
     equi: Option<(&Fitted, &[Vec<Vec<f64>>])>,
     plain: Option<&Fitted>,
@@ -278,9 +189,9 @@ pub fn write(
         (None, Some(p)) => (p, None),
         (None, None) => return Err(config_err!("no fit to write to {}", out.display())),
     };
-    let mut doc = fit_json(top, cfg, top_gens);
+    let mut doc = fit_json(top, cfg, regressor, top_gens);
     if let (Some(p), Some(_)) = (plain, equi) {
-        doc["plain"] = fit_json(p, cfg, None);
+        doc["plain"] = fit_json(p, cfg, regressor, None);
     }
     let mut text = String::new();
     let block = |title: &str, f: &Fitted| {

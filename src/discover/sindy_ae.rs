@@ -10,13 +10,12 @@
 //! Ξ starts at the STLSQ fit to the latents of a trained autoencoder, or at zero; after every
 //! `mask_every`-th epoch the entries with |ξ| < `threshold` are masked for good.
 
-use super::constraint::{ConstraintMode, SymmetryConstraint};
-use super::discover::Fitted;
-use super::{FitReport, Library, SindyModel};
-use crate::config::experiment::Experiment;
 use crate::error::Result;
 use crate::nn::adam::Adam;
-use crate::train::LaLiGan;
+use crate::sindy::{
+    ConstraintMode, FitReport, Fitted, Library, SindyConfig, SindyModel, SymmetryConstraint,
+};
+use crate::train::{LaLiGan, Setup};
 use candle_core::{DType, Device, Tensor, Var};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -43,7 +42,7 @@ pub struct SindyAeConfig {
     pub mask_every: usize,
     /// `"none"` (the SINDy-AE baseline) or `"equivariant"`: Ξ restricted to the models equivariant
     /// under the generators (`sindy.generators`, else those of the model it starts from).
-    pub constraint: String,
+    pub constraint: AeConstraint,
     /// Every k-th step of each training trajectory is a sample (also for the validation scores).
     pub stride: usize,
 }
@@ -60,10 +59,21 @@ impl Default for SindyAeConfig {
             l1: 1e-4,
             threshold: 0.05,
             mask_every: 5,
-            constraint: "none".into(),
+            constraint: AeConstraint::None,
             stride: 1,
         }
     }
+}
+
+/// Whether Ξ of a SINDy autoencoder is constrained (`sindy_ae.constraint`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AeConstraint {
+    /// Any Ξ (the SINDy-AE baseline).
+    #[default]
+    None,
+    /// Ξ equivariant under the generators.
+    Equivariant,
 }
 
 /// Mean loss terms over an epoch: reconstruction, ż, ẋ, ‖Ξ‖₁.
@@ -232,13 +242,12 @@ pub fn train(
     // trained ones, else at zero.
     let xi0: Vec<f64> = if warm {
         let (z0, dz0) = super::latent::encode_rows(model, &x, &dx)?;
-        let stlsq = crate::config::experiment::SindyConfig {
-            regressor: "stlsq".into(),
+        let stlsq = SindyConfig {
             threshold: cfg.threshold,
             library: lib.spec().to_string(),
             ..Default::default()
         };
-        let init = super::discover::fit_one(&stlsq, lib, &z0, &dz0, gens, None, seed)?;
+        let init = stlsq.fit(lib, &z0, &dz0, gens, None, seed)?;
         init.model.coefficients().concat()
     } else {
         vec![0.0; d * p]
@@ -408,12 +417,30 @@ fn val_scores(
     Ok((se / count.max(1) as f64, (err2 / norm2.max(1e-300)).sqrt()))
 }
 
-/// `laligan sindy-ae`: trains a SINDy autoencoder for the experiment `exp` into `out`, starting from the
-/// trained run in `from` or from scratch (refusing an `out` that holds a model unless `replace`, and
-/// never the folder it starts from), and writes `model.safetensors` (the whole model in the
-/// `laligan train` format, only `ae.*` trained here), `equations/` (as `laligan discover` writes it),
-/// `history.csv`, `sindy-ae.json` and `config.toml`. Returns the text of `equations.txt`.
-pub fn run(exp: &Experiment, from: Option<&Path>, out: &Path, replace: bool) -> Result<String> {
+/// Where a SINDy autoencoder starts and what it is recorded with.
+pub struct Start<'a> {
+    /// The model the run trains: its architecture and data (and the model it starts from).
+    pub setup: &'a Setup<'a>,
+    /// The trained run to start from, or none for a model trained from scratch.
+    pub from: Option<&'a Path>,
+    /// The resolved experiment as TOML, recorded in `config.toml` and the model's metadata.
+    pub config_text: &'a str,
+}
+
+/// `laligan sindy-ae`: trains a SINDy autoencoder (`cfg`, with the library and state names of
+/// `sindy`) into `out`, starting from the trained run in `start.from` or from scratch (refusing an `out`
+/// that holds a model unless `replace`, and never the folder it starts from), and writes
+/// `model.safetensors` (the whole model in the `laligan train` format, only `ae.*` trained here),
+/// `equations/` (as `laligan discover` writes it), `history.csv`, `sindy-ae.json` and `config.toml`.
+/// Returns the text of `equations.txt`.
+pub fn run(
+    start: &Start,
+    sindy: &SindyConfig,
+    cfg: &SindyAeConfig,
+    out: &Path,
+    replace: bool,
+) -> Result<String> {
+    let (setup, from) = (start.setup, start.from);
     let t0 = std::time::Instant::now();
     let model_path = out.join(crate::train::run::MODEL_FILE);
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
@@ -433,29 +460,28 @@ pub fn run(exp: &Experiment, from: Option<&Path>, out: &Path, replace: bool) -> 
             out.display()
         ));
     }
-    let cfg = &exp.sindy_ae;
-    let ds = crate::train::run::dataset(exp)?;
+    let ds = setup.data.open()?;
     let obs = ds.split("train")?.shape[2..].to_vec();
     let model = match from {
-        Some(dir) => LaLiGan::load_dir(dir, exp, &obs)?,
+        Some(dir) => LaLiGan::load_dir(dir, setup, &obs)?,
         None => {
-            let m = LaLiGan::new(exp, &obs, DType::F32, &Device::Cpu)?;
-            if let Some(line) = crate::train::run::fit_autoencoder(&m, &ds, exp)? {
+            let m = LaLiGan::new(setup, &obs, DType::F32, &Device::Cpu)?;
+            if let Some(line) = crate::train::run::fit_autoencoder(&m, &ds, setup)? {
                 tracing::info!("{line}");
             }
             m
         }
     };
-    let gens = match cfg.constraint.as_str() {
-        "none" => None,
-        "equivariant" => {
-            let g = if exp.sindy.generators.is_empty() {
+    let gens = match cfg.constraint {
+        AeConstraint::None => None,
+        AeConstraint::Equivariant => {
+            let g = if sindy.generators.is_empty() {
                 match from {
                     Some(_) => super::latent::generators(&model)?,
                     None => Vec::new(),
                 }
             } else {
-                exp.sindy.generators.clone()
+                sindy.generators.clone()
             };
             if g.is_empty() {
                 return Err(config_err!(
@@ -465,34 +491,23 @@ pub fn run(exp: &Experiment, from: Option<&Path>, out: &Path, replace: bool) -> 
             }
             Some(g)
         }
-        other => {
-            return Err(config_err!(
-                "sindy_ae.constraint = {other:?}: expected \"none\" or \"equivariant\""
-            ))
-        }
     };
     let stride = cfg.stride.max(1);
-    let (x, dx, _) = super::discover::rows(&ds, "train", exp.data.n_train, stride)?;
-    let (vx, vdx) = super::discover::val_rows(&ds, stride)?;
+    let (x, dx, _) = super::rows(&ds, "train", setup.data.n_train, stride)?;
+    let (vx, vdx) = super::val_rows(&ds, stride)?;
     let k = model.ae.latent_dim();
-    let names = if exp.sindy.state_names.is_empty() {
-        (0..k).map(|i| format!("z{i}")).collect()
-    } else {
-        exp.sindy.state_names.clone()
-    };
-    let lib = Library::parse(&exp.sindy.library, k)?.with_state_names(names)?;
+    let lib = sindy.library(k, "z")?;
     std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))?;
-    let config_text = crate::config::to_toml(exp)?;
-    crate::io::write_atomic(&out.join("config.toml"), config_text.as_bytes())?;
+    super::record_config(out, start.config_text)?;
     tracing::info!(
-        "sindy-ae: {} from {}: {} samples, library `{}` ({} terms), constraint {}",
+        "sindy-ae: {} from {}: {} samples, library `{}` ({} terms), constraint {:?}",
         match from {
             Some(d) => format!("fine-tuning {}", d.display()),
             None => "training from scratch".into(),
         },
-        exp.data.recipe,
+        setup.data.recipe,
         x.len() / obs.iter().product::<usize>().max(1),
-        exp.sindy.library,
+        sindy.library,
         lib.n_terms(),
         cfg.constraint
     );
@@ -502,7 +517,7 @@ pub fn run(exp: &Experiment, from: Option<&Path>, out: &Path, replace: bool) -> 
             from.is_some(),
             &lib,
             cfg,
-            exp.seed,
+            setup.seed,
             (x, dx),
             (&vx, &vdx),
             gens.as_deref(),
@@ -510,7 +525,7 @@ pub fn run(exp: &Experiment, from: Option<&Path>, out: &Path, replace: bool) -> 
     })?;
 
     let mut meta = std::collections::BTreeMap::new();
-    meta.insert("config".to_string(), config_text);
+    meta.insert("config".to_string(), start.config_text.to_string());
     meta.insert("sindy_ae".to_string(), "1".to_string());
     crate::checkpoint::save(
         &model_path,
@@ -520,15 +535,15 @@ pub fn run(exp: &Experiment, from: Option<&Path>, out: &Path, replace: bool) -> 
     )?;
     let eq_dir = out.join("equations");
     std::fs::create_dir_all(&eq_dir).map_err(|e| crate::Error::io(&eq_dir, e))?;
-    let sindy_cfg = crate::config::experiment::SindyConfig {
-        regressor: "sindy-ae".into(),
+    let sindy_cfg = SindyConfig {
         threshold: cfg.threshold,
-        ..exp.sindy.clone()
+        ..sindy.clone()
     };
-    let text = match &gens {
-        Some(g) => super::discover::write(&sindy_cfg, &eq_dir, Some((&trained.fit, g)), None)?,
-        None => super::discover::write(&sindy_cfg, &eq_dir, None, Some(&trained.fit))?,
+    let (equi, plain) = match &gens {
+        Some(g) => (Some((&trained.fit, g.as_slice())), None),
+        None => (None, Some(&trained.fit)),
     };
+    let text = super::write(&sindy_cfg, "sindy-ae", &eq_dir, equi, plain)?;
     let mut csv = String::from("epoch,recon,dz,dx,l1\n");
     for (i, h) in trained.history.iter().enumerate() {
         csv.push_str(&format!(
@@ -578,7 +593,7 @@ mod tests {
     use crate::testing::{grad_check_var, randn_like, randomize_norms};
 
     fn model(ae: &str, obs: usize) -> LaLiGan {
-        let exp: Experiment = crate::config::parse(
+        let exp = crate::experiment::Experiment::parse(
             &format!(
                 "seed = 3\n[autoencoder]\n{ae}\nlatent = 2\n[lie]\nblocks = [{{ copies = 2, channels = 1, dim = 2, basis = \"so2\" }}]"
             ),
@@ -586,7 +601,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        LaLiGan::new(&exp, &[obs], DType::F64, &Device::Cpu).unwrap()
+        LaLiGan::new(&exp.setup(), &[obs], DType::F64, &Device::Cpu).unwrap()
     }
 
     const J: [[f64; 2]; 2] = [[0.0, -1.0], [1.0, 0.0]];
