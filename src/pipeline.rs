@@ -95,7 +95,7 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
         (Some(d), _) => Some(d.to_path_buf()),
         (None, Some(m))
             if m.join("sindy-ae")
-                .join(crate::train::run::MODEL_FILE)
+                .join(crate::train::model::MODEL_FILE)
                 .exists() =>
         {
             Some(m.join("sindy-ae"))

@@ -26,9 +26,8 @@ pub struct Fit {
     /// Timed fits (after one warm-up fit).
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    /// Override a config key (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    set: super::Overrides,
 }
 
 #[derive(Args)]
@@ -56,9 +55,8 @@ pub struct TrainStep {
     /// Observation shape, e.g. 2 or 1,51,51 (default: 2).
     #[arg(long, value_delimiter = ',', default_values_t = vec![2usize])]
     obs: Vec<usize>,
-    /// Override a config key (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    set: super::Overrides,
 }
 
 pub fn run(cmd: BenchCommand) -> Result<()> {

@@ -21,15 +21,11 @@ pub enum DataCommand {
 pub struct Generate {
     /// Built-in recipe name or path to a recipe .toml file.
     recipe: String,
-    /// Output dataset file (.safetensors).
-    #[arg(long)]
-    out: PathBuf,
-    /// Override a recipe key, e.g. --set pendulum.n_train=50 (value parsed as TOML; repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
-    /// Overwrite an existing output file.
-    #[arg(long)]
-    force: bool,
+    /// The dataset file (.safetensors) to write.
+    #[command(flatten)]
+    output: super::Output,
+    #[command(flatten)]
+    set: super::Overrides,
 }
 
 #[derive(Args)]
@@ -37,15 +33,12 @@ pub struct Import {
     /// FILE.npy ([trajectories, steps, ...obs] or [steps, ...obs]), FILE.npz (arrays x, and optionally
     /// dx and t; or train_x, val_x, test_x with _dx, _t), or a folder of PNG frames (one trajectory).
     input: PathBuf,
-    /// Output dataset file (.safetensors).
-    #[arg(long)]
-    out: PathBuf,
+    /// The dataset file (.safetensors) to write.
+    #[command(flatten)]
+    output: super::Output,
     /// Time step between samples (used when the input gives no times).
     #[arg(long, default_value_t = 1.0)]
     dt: f64,
-    /// Overwrite an existing output file.
-    #[arg(long)]
-    force: bool,
 }
 
 #[derive(Args)]
@@ -61,14 +54,18 @@ pub fn run(cmd: DataCommand) -> Result<()> {
     match cmd {
         DataCommand::Generate(a) => {
             let recipe = Recipe::resolve(&a.recipe, &a.set)?;
-            tracing::info!("generating {} into {}", recipe.name(), a.out.display());
+            tracing::info!(
+                "generating {} into {}",
+                recipe.name(),
+                a.output.out.display()
+            );
             let t0 = Instant::now();
-            let g = systems::generate(&recipe, &a.out, a.force)?;
+            let g = systems::generate(&recipe, &a.output.out, a.output.force)?;
             let secs = t0.elapsed().as_secs_f64();
             let l = &g.layout;
             tracing::info!(
                 "wrote {} in {secs:.1}s: train {:?}, val {:?}, test {:?} (trajectories, steps), observation {:?}, values in [{:.4}, {:.4}]",
-                a.out.display(),
+                a.output.out.display(),
                 l.splits[0],
                 l.splits[1],
                 l.splits[2],
@@ -78,10 +75,10 @@ pub fn run(cmd: DataCommand) -> Result<()> {
             );
         }
         DataCommand::Import(a) => {
-            let r = import::import(&a.input, &a.out, a.dt, a.force)?;
+            let r = import::import(&a.input, &a.output.out, a.dt, a.output.force)?;
             tracing::info!(
                 "wrote {}: splits {:?}, observation {:?}, derivative {}",
-                a.out.display(),
+                a.output.out.display(),
                 r.layout.splits,
                 r.layout.obs,
                 r.derivative

@@ -22,9 +22,8 @@ pub struct Discover {
     /// Output folder (created; existing files in it are replaced).
     #[arg(long)]
     out: PathBuf,
-    /// Override a config key, e.g. --set sindy.threshold=0.05 (value parsed as TOML; repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    set: super::Overrides,
 }
 
 pub fn run(a: Discover) -> Result<()> {

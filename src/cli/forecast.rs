@@ -28,16 +28,15 @@ pub struct Forecast {
     /// Output folder: forecast.json, forecast.csv, PNGs.
     #[arg(long)]
     out: PathBuf,
-    /// Override a config key, e.g. --set forecast.integrator=\"dopri5\" (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    set: super::Overrides,
 }
 
 pub fn run(a: Forecast) -> Result<()> {
     if a.model.is_none() && a.discovery.is_none() && a.data.is_none() {
         anyhow::bail!("give --model RUN (a trained run), --discovery DIR (raw-mode equations) or --data FILE (baselines only)");
     }
-    let mut set = a.set.clone();
+    let mut set = a.set.to_vec();
     if let Some(s) = &a.split {
         set.push(format!("forecast.split={s:?}"));
     }

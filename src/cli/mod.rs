@@ -8,7 +8,8 @@ mod run;
 mod sindy_ae;
 mod train;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Latent LieGAN: discover symmetries in a learned latent space, find equations, forecast.
@@ -43,6 +44,32 @@ enum Command {
     /// Performance benchmarks (JSON lines).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+/// `--set KEY=VALUE`, repeatable: overrides of config (or recipe) keys, values parsed as TOML.
+#[derive(Args, Clone, Debug, Default)]
+pub struct Overrides {
+    /// Override a config key, e.g. --set train.epochs=10 (value parsed as TOML; repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl std::ops::Deref for Overrides {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.set
+    }
+}
+
+/// `--out PATH` with `--force`: where a command writes, and whether it may replace what is there.
+#[derive(Args, Clone, Debug)]
+pub struct Output {
+    /// Output file or folder (see the command's help).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace what --out already holds.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Parses the command line, runs the command and maps errors to a message and a non-zero exit code.

@@ -15,9 +15,8 @@ pub struct Run {
     /// Output folder (default runs/quickstart); its train/, equations/ and forecast/ are replaced.
     #[arg(long, default_value = "runs/quickstart")]
     out: PathBuf,
-    /// Override a config key, e.g. --set train.epochs=5 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    set: super::Overrides,
 }
 
 pub fn run(a: Run) -> Result<()> {

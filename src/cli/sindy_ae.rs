@@ -15,15 +15,12 @@ pub struct SindyAe {
     /// `sindy_ae.constraint = "equivariant"`.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Output folder: model.safetensors, equations/, history.csv, sindy-ae.json, config.toml.
-    #[arg(long)]
-    out: PathBuf,
-    /// Override a config key, e.g. --set sindy_ae.epochs=10 (value parsed as TOML; repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
-    /// Replace a model that --out already holds.
-    #[arg(long)]
-    force: bool,
+    /// The folder: model.safetensors, equations/, history.csv, sindy-ae.json, config.toml
+    /// (--force replaces a model it holds).
+    #[command(flatten)]
+    output: super::Output,
+    #[command(flatten)]
+    set: super::Overrides,
 }
 
 pub fn run(a: SindyAe) -> Result<()> {
@@ -33,7 +30,8 @@ pub fn run(a: SindyAe) -> Result<()> {
         (None, None) => anyhow::bail!("give --model RUN or --config FILE"),
     };
     let exp = Experiment::load(&config, &a.set)?;
-    let text = laligan::pipeline::sindy_ae(&exp, a.model.as_deref(), &a.out, a.force)?;
+    let text =
+        laligan::pipeline::sindy_ae(&exp, a.model.as_deref(), &a.output.out, a.output.force)?;
     print!("{text}");
     Ok(())
 }

@@ -14,19 +14,15 @@ pub struct Train {
     /// Experiment config, e.g. models/pendulum/config.toml.
     #[arg(long)]
     config: PathBuf,
-    /// Run folder: config.toml, model.safetensors, training_state.safetensors, metrics.csv,
-    /// summary.json, train.log and PNGs.
-    #[arg(long)]
-    out: PathBuf,
-    /// Override a config key, e.g. --set train.epochs=10 (value parsed as TOML; repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    /// The run folder: config.toml, model.safetensors, training_state.safetensors, metrics.csv,
+    /// summary.json, train.log and PNGs (--force starts over, replacing a run it holds).
+    #[command(flatten)]
+    output: super::Output,
+    #[command(flatten)]
+    set: super::Overrides,
     /// Continue the run in --out from its last checkpoint.
     #[arg(long, conflicts_with = "force")]
     resume: bool,
-    /// Start over, replacing a run that --out already holds.
-    #[arg(long)]
-    force: bool,
 }
 
 pub fn run(a: Train) -> Result<()> {
@@ -39,12 +35,13 @@ pub fn run(a: Train) -> Result<()> {
         }
         eprintln!("\nstopping: saving a checkpoint (Ctrl-C again to quit without saving)");
     })?;
-    let start = match (a.resume, a.force) {
+    let start = match (a.resume, a.output.force) {
         (true, _) => Start::Resume,
         (false, true) => Start::Replace,
         (false, false) => Start::New,
     };
-    let outcome = laligan::threads::run(|| laligan::pipeline::train(&exp, &a.out, start, &stop))?;
+    let outcome =
+        laligan::threads::run(|| laligan::pipeline::train(&exp, &a.output.out, start, &stop))?;
     match outcome {
         Outcome::Finished(s) => {
             println!("{}", serde_json::to_string_pretty(&*s)?);
@@ -55,7 +52,7 @@ pub fn run(a: Train) -> Result<()> {
                 "interrupted at epoch {} batch {batch}; continue with: laligan train --config {} --out {} --resume",
                 epoch + 1,
                 a.config.display(),
-                a.out.display()
+                a.output.out.display()
             );
             std::process::exit(130)
         }

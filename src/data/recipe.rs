@@ -1,6 +1,7 @@
 //! Dataset recipes: a top-level `seed` and exactly one section naming the system, whose keys default to
 //! the reference parameters (DESIGN.md §3). The built-in recipes are the files in `datasets/`.
 
+use super::systems::reaction_diffusion::{LambdaOmega, DEFAULT_SUBSTEPS};
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
@@ -177,14 +178,15 @@ pub struct ReactionDiffusion {
 
 impl Default for ReactionDiffusion {
     fn default() -> Self {
+        let system = LambdaOmega::default();
         Self {
-            n: 100,
-            length: 20.0,
-            d: 0.1,
-            beta: 1.0,
+            n: system.n,
+            length: system.length,
+            d: system.d,
+            beta: system.beta,
             dt: 0.05,
             t_end: 500.0,
-            substeps: 1,
+            substeps: DEFAULT_SUBSTEPS,
             drop_first: 2,
             mask: 0.01,
             train_fraction: 0.8,

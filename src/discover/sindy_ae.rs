@@ -442,7 +442,7 @@ pub fn run(
 ) -> Result<String> {
     let (setup, from) = (start.setup, start.from);
     let t0 = std::time::Instant::now();
-    let model_path = out.join(crate::train::run::MODEL_FILE);
+    let model_path = out.join(crate::train::model::MODEL_FILE);
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,

@@ -256,16 +256,16 @@ impl Regressor for AdamL1<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::Rng;
     use super::super::Library;
     use super::*;
+    use crate::rng::{self, Stream};
     use std::cell::RefCell;
 
     /// ẋ = A x on `1 + x` (constant terms zero), samples uniform in [-2, 2]².
-    fn linear_data(n: usize, rng: &mut Rng) -> (Library, Vec<f64>, Vec<f64>, [[f64; 3]; 2]) {
+    fn linear_data(n: usize, rng: &mut Stream) -> (Library, Vec<f64>, Vec<f64>, [[f64; 3]; 2]) {
         let truth = [[0.0, -0.5, 1.0], [0.0, -1.0, -0.5]];
         let lib = Library::parse("1 + x", 2).unwrap();
-        let x: Vec<f64> = (0..2 * n).map(|_| rng.uniform(-2.0, 2.0)).collect();
+        let x: Vec<f64> = (0..2 * n).map(|_| rng::uniform(rng, -2.0, 2.0)).collect();
         let dx: Vec<f64> = x
             .chunks(2)
             .flat_map(|s| {
@@ -278,7 +278,7 @@ mod tests {
 
     #[test]
     fn gradient_matches_finite_differences() {
-        let mut rng = Rng::new(7);
+        let mut rng = rng::stream(7, "test");
         let (lib, x, dx, _) = linear_data(50, &mut rng);
         let lib = Library::parse("1 + poly(2) + sin(x)", 2)
             .unwrap()
@@ -287,7 +287,7 @@ mod tests {
         let (d, p) = (2, lib.n_terms());
         let rows = lib.evaluate(&x).unwrap().transpose();
         let batch: Vec<usize> = (0..50).step_by(3).collect();
-        let xi: Vec<f64> = (0..d * p).map(|_| rng.normal()).collect();
+        let xi: Vec<f64> = (0..d * p).map(|_| rng::normal(&mut rng)).collect();
         let lambda = 0.01;
         let loss = |xi: &[f64]| {
             let mut g = vec![0.0; d * p];
@@ -312,7 +312,7 @@ mod tests {
 
     #[test]
     fn converges_and_masks_zero_coefficients() {
-        let rng = RefCell::new(Rng::new(11));
+        let rng = RefCell::new(rng::stream(11, "test"));
         let (lib, x, dx, truth) = linear_data(256, &mut rng.borrow_mut());
         let pb = Problem::new(&lib, &x, &dx, None).unwrap();
         let cfg = AdamL1Config {
@@ -323,8 +323,8 @@ mod tests {
         };
         let mut reg = AdamL1::new(
             cfg,
-            || rng.borrow_mut().normal(),
-            |n| rng.borrow_mut().below(n),
+            || rng::normal(&mut rng.borrow_mut()),
+            |n| rng::below(&mut rng.borrow_mut(), n),
         )
         .unwrap();
         let fit = reg.fit(&pb).unwrap();

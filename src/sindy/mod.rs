@@ -203,34 +203,7 @@ pub trait Regressor {
 
 #[cfg(test)]
 pub(crate) mod testutil {
-    //! Deterministic draws and RK4 trajectories for the tests.
-
-    /// splitmix64 stream.
-    pub struct Rng(u64);
-
-    impl Rng {
-        pub fn new(seed: u64) -> Self {
-            Rng(seed)
-        }
-        pub fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-            lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
-        }
-        pub fn normal(&mut self) -> f64 {
-            let u1 = 1.0 - self.uniform(0.0, 1.0);
-            let u2 = self.uniform(0.0, 1.0);
-            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-        }
-        pub fn below(&mut self, n: usize) -> usize {
-            (self.next_u64() % n as u64) as usize
-        }
-    }
+    //! RK4 trajectories for the tests.
 
     /// RK4 trajectories of `f` from each initial condition: returns (x, dx) with exact derivatives,
     /// `steps` samples per trajectory.

@@ -392,9 +392,10 @@ pub fn fit(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{trajectories, Rng};
+    use super::super::testutil::trajectories;
     use super::super::{Stlsq, StlsqConfig};
     use super::*;
+    use crate::rng;
 
     fn stlsq(threshold: f64) -> Stlsq {
         Stlsq::new(StlsqConfig {
@@ -423,9 +424,14 @@ mod tests {
 
     #[test]
     fn lotka_volterra_in_log_coordinates() {
-        let mut rng = Rng::new(1);
+        let mut rng = rng::stream(1, "test");
         let inits: Vec<Vec<f64>> = (0..20)
-            .map(|_| vec![rng.uniform(0.2, 0.9).ln(), rng.uniform(0.2, 0.9).ln()])
+            .map(|_| {
+                vec![
+                    rng::uniform(&mut rng, 0.2, 0.9).ln(),
+                    rng::uniform(&mut rng, 0.2, 0.9).ln(),
+                ]
+            })
             .collect();
         let (x, dx) = trajectories(lotka_volterra, &inits, 0.002, 2000);
         let lib = Library::parse("1 + x + exp(x)", 2).unwrap();
@@ -460,9 +466,14 @@ mod tests {
 
     #[test]
     fn pendulum() {
-        let mut rng = Rng::new(2);
+        let mut rng = rng::stream(2, "test");
         let inits: Vec<Vec<f64>> = (0..20)
-            .map(|_| vec![rng.uniform(-2.5, 2.5), rng.uniform(-1.5, 1.5)])
+            .map(|_| {
+                vec![
+                    rng::uniform(&mut rng, -2.5, 2.5),
+                    rng::uniform(&mut rng, -1.5, 1.5),
+                ]
+            })
             .collect();
         let (x, dx) = trajectories(
             |x, o| {
@@ -501,13 +512,18 @@ mod tests {
     }
 
     fn hopf_data(noise: f64) -> (Vec<f64>, Vec<f64>) {
-        let mut rng = Rng::new(3);
+        let mut rng = rng::stream(3, "test");
         let inits: Vec<Vec<f64>> = (0..20)
-            .map(|_| vec![rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5)])
+            .map(|_| {
+                vec![
+                    rng::uniform(&mut rng, -1.5, 1.5),
+                    rng::uniform(&mut rng, -1.5, 1.5),
+                ]
+            })
             .collect();
         let (x, mut dx) = trajectories(hopf, &inits, 0.005, 400);
         for v in &mut dx {
-            *v += noise * rng.normal();
+            *v += noise * rng::normal(&mut rng);
         }
         (x, dx)
     }
@@ -584,8 +600,8 @@ mod tests {
         let (x, dx) = hopf_data(0.0);
         let lib = Library::parse("1 + poly(3)", 2).unwrap();
         let c = so2(&lib, ConstraintMode::Exact);
-        let mut rng = Rng::new(9);
-        let mut rng2 = Rng::new(10);
+        let mut rng = rng::stream(9, "test");
+        let mut rng2 = rng::stream(10, "test");
         let cfg = super::super::AdamL1Config {
             epochs: 30,
             lr: 1e-2,
@@ -593,7 +609,9 @@ mod tests {
             mask_every: 10,
             ..Default::default()
         };
-        let mut reg = super::super::AdamL1::new(cfg, || rng.normal(), |n| rng2.below(n)).unwrap();
+        let mut reg =
+            super::super::AdamL1::new(cfg, || rng::normal(&mut rng), |n| rng::below(&mut rng2, n))
+                .unwrap();
         let (m, r) = fit(&lib, &mut reg, &x, &dx, Some(&c)).unwrap();
         assert!(r.equivariance_violation.unwrap() < 1e-12);
         assert!(m.r2(&x, &dx).unwrap() > 0.99);
@@ -603,9 +621,9 @@ mod tests {
     fn model_jacobian_matches_finite_differences() {
         let lib = Library::parse("1 + poly(2) + sin(x) + exp(x)", 2).unwrap();
         let p = lib.n_terms();
-        let mut rng = Rng::new(4);
+        let mut rng = rng::stream(4, "test");
         let coefs: Vec<Vec<f64>> = (0..2)
-            .map(|_| (0..p).map(|_| rng.normal()).collect())
+            .map(|_| (0..p).map(|_| rng::normal(&mut rng)).collect())
             .collect();
         let model = SindyModel::new(lib, coefs).unwrap();
         let x = [0.3, -0.8];
@@ -697,8 +715,10 @@ mod tests {
     #[test]
     fn speed_probe_stlsq_two_million_samples() {
         let n = 2_000_000;
-        let mut rng = Rng::new(5);
-        let x: Vec<f64> = (0..2 * n).map(|_| rng.uniform(-1.6, -0.1)).collect();
+        let mut rng = rng::stream(5, "test");
+        let x: Vec<f64> = (0..2 * n)
+            .map(|_| rng::uniform(&mut rng, -1.6, -0.1))
+            .collect();
         let mut dx = vec![0.0; 2 * n];
         for (s, o) in x.chunks_exact(2).zip(dx.chunks_exact_mut(2)) {
             lotka_volterra(s, o);

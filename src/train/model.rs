@@ -10,6 +10,9 @@ use crate::nn::Params;
 use crate::rng;
 use candle_core::{DType, Device, Tensor};
 
+/// The weights file of a run or model folder.
+pub const MODEL_FILE: &str = "model.safetensors";
+
 /// Autoencoder φ/ψ, generator blocks and discriminator D.
 pub struct LaLiGan {
     pub ae: Box<dyn Autoencoder>,
@@ -109,7 +112,7 @@ impl LaLiGan {
     /// `config.toml`, possibly with overrides outside the model's own sections) and observations `obs`.
     pub fn load_dir(dir: &std::path::Path, setup: &Setup, obs: &[usize]) -> crate::Result<Self> {
         use crate::checkpoint::{Checkpoint, MODEL_FORMAT};
-        let path = dir.join(crate::train::run::MODEL_FILE);
+        let path = dir.join(MODEL_FILE);
         if !path.exists() {
             return Err(config_err!(
                 "{}: no trained model (expected {} from `laligan train --out {}`)",

@@ -2,6 +2,7 @@
 //! batch, evaluation and thresholding after each epoch, atomic checkpoints, exact resume, clean stops.
 
 use super::eval::{self, Scores};
+use super::model::MODEL_FILE;
 use super::orbits;
 use super::report::{self, Row};
 use super::Setup;
@@ -20,8 +21,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Files of a run folder.
-pub const MODEL_FILE: &str = "model.safetensors";
+/// The optimizer state and position of a run folder.
 pub const STATE_FILE: &str = "training_state.safetensors";
 /// Training frames an autoencoder's data-fitted parts (the `pca` projection) are fitted on, at most.
 const FIT_FRAMES: usize = 2000;
