@@ -1,8 +1,12 @@
 //! laligan: Latent LieGAN — latent-space symmetry discovery, symmetry-aware equation discovery and
 //! long-horizon forecasting.
 //!
-//! Data flows one way: [`data`] (systems, files, windows) → `nn`/`lie` → `train` → `sindy` → `forecast`;
-//! beside them [`config`], [`plot`] and small utilities.
+//! Dependencies point one way, lowest first: shared ground ([`error`], [`rng`], [`io`], [`config`] =
+//! the strict-TOML machinery, [`ode`], [`plot`]) → [`data`] (systems, files, windows) → [`nn`] and
+//! [`lie`] → [`sindy`] (a pure SINDy library) → [`train`] (the joint LaLiGAN loop) → the stages that
+//! combine them ([`discover`]: equations on a dataset, on a trained encoder, the SINDy autoencoder;
+//! [`forecast`]) → [`experiment`] (the aggregate config, one section per stage) → [`pipeline`]
+//! (`laligan run`, commands on folders).
 
 #[macro_use]
 pub mod error;

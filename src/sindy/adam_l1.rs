@@ -310,31 +310,40 @@ mod tests {
         }
     }
 
+    /// From several random starts: the first masking comes after 1 000 epochs (4 000 Adam steps of
+    /// about lr = 1e-3 each), once every coefficient has had the steps to travel from its N(0, 1) start
+    /// to its value, so only the zero ones fall under the threshold; the second removes nothing.
     #[test]
     fn converges_and_masks_zero_coefficients() {
-        let rng = RefCell::new(rng::stream(11, "test"));
-        let (lib, x, dx, truth) = linear_data(256, &mut rng.borrow_mut());
-        let pb = Problem::new(&lib, &x, &dx, None).unwrap();
-        let cfg = AdamL1Config {
-            epochs: 1500,
-            threshold: 0.05,
-            mask_every: 250,
-            ..Default::default()
-        };
-        let mut reg = AdamL1::new(
-            cfg,
-            || rng::normal(&mut rng.borrow_mut()),
-            |n| rng::below(&mut rng.borrow_mut(), n),
-        )
-        .unwrap();
-        let fit = reg.fit(&pb).unwrap();
-        let xi = &fit.coefficients;
-        for i in 0..2 {
-            assert_eq!(xi[(i, 0)], 0.0, "constant term of ẋ{i} is masked");
-            for j in 1..3 {
-                assert!((xi[(i, j)] - truth[i][j]).abs() < 5e-3, "{xi}");
+        for seed in [11, 12, 13] {
+            let rng = RefCell::new(rng::stream(seed, "test"));
+            let (lib, x, dx, truth) = linear_data(256, &mut rng.borrow_mut());
+            let pb = Problem::new(&lib, &x, &dx, None).unwrap();
+            let cfg = AdamL1Config {
+                epochs: 2000,
+                threshold: 0.05,
+                mask_every: 1000,
+                ..Default::default()
+            };
+            let mut reg = AdamL1::new(
+                cfg,
+                || rng::normal(&mut rng.borrow_mut()),
+                |n| rng::below(&mut rng.borrow_mut(), n),
+            )
+            .unwrap();
+            let fit = reg.fit(&pb).unwrap();
+            let xi = &fit.coefficients;
+            for i in 0..2 {
+                assert_eq!(
+                    xi[(i, 0)],
+                    0.0,
+                    "seed {seed}: constant term of ẋ{i} is masked"
+                );
+                for j in 1..3 {
+                    assert!((xi[(i, j)] - truth[i][j]).abs() < 5e-3, "seed {seed}: {xi}");
+                }
             }
+            assert!(fit.converged, "seed {seed}");
         }
-        assert!(fit.converged);
     }
 }
