@@ -255,7 +255,11 @@ fn run_pipeline_writes_a_report_and_forecast_handles_missing_equations() {
     );
     refused(
         &sae("x", &["--set", "sindy_ae.constraint=\"both\""]),
-        &["sindy_ae.constraint", "unknown variant `both`", "`equivariant`"],
+        &[
+            "sindy_ae.constraint",
+            "unknown variant `both`",
+            "`equivariant`",
+        ],
     );
 
     // Without equations the latent SINDy methods are skipped, naming the command that makes them.

@@ -33,7 +33,7 @@ pub fn train_step(
 ) -> crate::Result<StepBench> {
     let dev = Device::Cpu;
     let model = LaLiGan::new(setup, obs, DType::F32, &dev)?;
-    let mut trainer = Trainer::new(model, &setup.train)?;
+    let mut trainer = Trainer::new(model, setup.train)?;
     let mut r = rng::stream(setup.seed, "bench");
     let obs_len: usize = obs.iter().product();
     let n = batch * setup.data.window * obs_len;
@@ -52,7 +52,7 @@ pub fn train_step(
             &dev,
         )?;
         let t0 = std::time::Instant::now();
-        let (_, t) = trainer.step(&setup.train, &setup.lie, &x, &w)?;
+        let (_, t) = trainer.step(setup.train, setup.lie, &x, &w)?;
         let el = t0.elapsed().as_secs_f64() * 1e3;
         if i > 0 {
             total.push(el);

@@ -181,7 +181,7 @@ pub fn evaluate(model: &LaLiGan, setup: &Setup, val: &Split) -> Result<Scores> {
         let w = model
             .rep
             .sample(b, setup.lie.sampling, setup.lie.sigma, &mut r, dtype, &dev)?;
-        let gz = transform(model, &setup.lie, &zt, &w)?;
+        let gz = transform(model, setup.lie, &zt, &w)?;
         let zf = zt.reshape((b, win * k))?;
         let (real, fake) = model.disc_inputs(
             &zf,

@@ -37,7 +37,7 @@ impl LaLiGan {
         }
         let mut ae_params = Params::new(dtype, dev);
         let mut r = rng::stream(setup.seed, "init/autoencoder");
-        let ae = autoencoder::build(&setup.autoencoder, obs, &mut ae_params.scope("ae", &mut r))
+        let ae = autoencoder::build(setup.autoencoder, obs, &mut ae_params.scope("ae", &mut r))
             .map_err(|e| config_err!("[autoencoder]: {e}"))?;
         let latent = ae.latent_dim();
         if setup.train.recon_loss == ReconLoss::Bce && ae.output() != OutputActivation::Sigmoid {
@@ -71,7 +71,7 @@ impl LaLiGan {
         let mut disc_params = Params::new(dtype, dev);
         let mut r = rng::stream(setup.seed, "init/discriminator");
         let disc = Discriminator::new(
-            &setup.discriminator,
+            setup.discriminator,
             disc_in,
             &mut disc_params.scope("disc", &mut r),
         )

@@ -121,7 +121,7 @@ pub fn train(
     })?;
     let obs = val.shape[2..].to_vec();
     let model = LaLiGan::new(setup, &obs, DType::F32, &Device::Cpu)?;
-    let mut trainer = Trainer::new(model, &setup.train)?;
+    let mut trainer = Trainer::new(model, setup.train)?;
 
     let mut fitted = None;
     let (mut pos, mut rows) = if resume {
@@ -191,7 +191,7 @@ pub fn train(
                 DType::F32,
                 &dev,
             )?;
-            let (terms, _) = trainer.step(&setup.train, &setup.lie, &x, &w)?;
+            let (terms, _) = trainer.step(setup.train, setup.lie, &x, &w)?;
             if let Some(name) = terms.non_finite() {
                 bar.finish_and_clear();
                 let msg = format!(
