@@ -37,9 +37,13 @@ pub struct Experiment {
 }
 
 impl Experiment {
-    /// Reads a config file with `--set` overrides.
+    /// Reads a config file with `--set` overrides; a relative `data.file` is taken from the file's
+    /// folder.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        crate::config::load(path, overrides)
+        let mut exp: Self = crate::config::load(path, overrides)?;
+        exp.data
+            .anchor(path.parent().unwrap_or_else(|| Path::new(".")))?;
+        Ok(exp)
     }
 
     /// Parses config text (named `origin` in errors) with `--set` overrides.

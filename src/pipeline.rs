@@ -6,8 +6,8 @@ use crate::discover::{self, latent, sindy_ae};
 use crate::error::Result;
 use crate::experiment::Experiment;
 use crate::forecast::{self, Inputs, Results};
+use crate::train::folder::ModelFolder;
 use crate::train::run::{self as train_run, Outcome, Start};
-use crate::train::LaLiGan;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -18,11 +18,13 @@ pub const QUICKSTART: &str = include_str!("../models/quickstart/config.toml");
 
 /// What `laligan forecast` works from.
 pub struct ForecastRequest<'a> {
-    /// Trained run folder (its config supplies the data and the `[forecast]` settings).
-    pub model: Option<&'a Path>,
-    /// Discovery folder; default `<model>/equations` when that exists.
+    /// Trained model: a folder, a `.safetensors` file or `hf:owner/name[@rev]` (its config supplies the
+    /// data and the `[forecast]` settings).
+    pub model: Option<&'a str>,
+    /// Discovery folder; default the model's `equations/` when it has one.
     pub discovery: Option<&'a Path>,
-    /// SINDy-autoencoder folder (`laligan sindy-ae --out`); default `<model>/sindy-ae` when that exists.
+    /// SINDy-autoencoder folder (`laligan sindy-ae --out`); default the model's `sindy-ae/` when it has
+    /// one.
     pub sindy_ae: Option<&'a Path>,
     /// Dataset file; default the config's dataset.
     pub data: Option<&'a Path>,
@@ -40,34 +42,35 @@ pub struct Forecasted {
 
 /// Loads the pieces named in `req`, forecasts with every available method, writes the outputs.
 pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
-    let discovery: Option<PathBuf> = match (req.discovery, req.model) {
+    let opened = req
+        .model
+        .map(|m| crate::models::open(m, req.overrides))
+        .transpose()?;
+    let folder = opened.as_ref().map(|(f, _)| f);
+    let discovery: Option<PathBuf> = match (req.discovery, folder) {
         (Some(d), _) => Some(d.to_path_buf()),
-        (None, Some(m)) if m.join("equations").join("equations.json").exists() => {
-            Some(m.join("equations"))
+        (None, Some(f)) => f
+            .part("equations")
+            .filter(|d| d.join("equations.json").exists()),
+        _ => None,
+    };
+    let exp = match (&opened, &discovery) {
+        (Some((_, exp)), _) => exp.clone(),
+        (None, Some(d)) if d.join("config.toml").exists() => {
+            Experiment::load(&d.join("config.toml"), req.overrides)?
         }
-        _ => None,
-    };
-    let config = match (req.model, &discovery) {
-        (Some(m), _) => Some(m.join("config.toml")),
-        (None, Some(d)) if d.join("config.toml").exists() => Some(d.join("config.toml")),
-        _ => None,
-    };
-    let exp = match &config {
-        Some(p) => Experiment::load(p, req.overrides)?,
-        None => Experiment::parse("seed = 0", "default config", req.overrides)?,
+        _ => Experiment::parse("seed = 0", "default config", req.overrides)?,
     };
     let ds = match req.data {
         Some(p) => Dataset::open(p)?,
         None => exp.data.open()?,
     };
-    let obs = ds.split("train")?.shape[2..].to_vec();
-    let model = req
-        .model
-        .map(|m| LaLiGan::load_dir(m, &exp.setup(), &obs))
+    let model = folder
+        .map(|f| crate::models::load(f, &exp, &ds))
         .transpose()?;
     let fits = discovery.as_deref().map(discover::load).transpose()?;
     let (mut latent_fits, mut raw) = (Vec::new(), None);
-    match (req.model, fits) {
+    match (folder, fits) {
         (Some(_), Some(fits)) => {
             for (m, equivariant) in fits {
                 let name = if equivariant {
@@ -79,10 +82,10 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
             }
         }
         (None, Some(mut fits)) => raw = Some(fits.swap_remove(0).0),
-        (Some(m), None) => {
-            let m = m.display();
+        (Some(f), None) => {
+            let m = &f.spec;
             tracing::warn!(
-                "no equations for {m}: the latent SINDy methods are skipped (make them with `laligan discover --model {m} --out {m}/equations`)"
+                "no equations for {m}: the latent SINDy methods are skipped (make them with `laligan discover --model {m} --out DIR`, then pass --discovery DIR)"
             )
         }
         (None, None) => {}
@@ -91,22 +94,18 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
         Some(m) => latent::generators(m)?,
         None => Vec::new(),
     };
-    let sae_dir = match (req.sindy_ae, req.model) {
+    let sae_dir = match (req.sindy_ae, folder) {
         (Some(d), _) => Some(d.to_path_buf()),
-        (None, Some(m))
-            if m.join("sindy-ae")
-                .join(crate::train::model::MODEL_FILE)
-                .exists() =>
-        {
-            Some(m.join("sindy-ae"))
-        }
+        (None, Some(f)) => f
+            .part("sindy-ae")
+            .filter(|d| d.join(crate::train::model::MODEL_FILE).exists()),
         _ => None,
     };
     let sae_model = sae_dir
         .as_deref()
         .map(|d| -> Result<_> {
-            let sae_exp = Experiment::load(&d.join("config.toml"), &[])?;
-            let m = LaLiGan::load_dir(d, &sae_exp.setup(), &obs)?;
+            let (sae_folder, sae_exp) = crate::models::open(&d.display().to_string(), &[])?;
+            let m = crate::models::load(&sae_folder, &sae_exp, &ds)?;
             let mut fits = discover::load(&d.join("equations"))?;
             Ok((m, fits.swap_remove(0).0))
         })
@@ -127,37 +126,52 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
     Ok(Forecasted { results, exp, pngs })
 }
 
-/// `laligan train`: trains `exp` into `out` (or continues the run there).
+/// `laligan train`: trains `exp` into `out` (or continues the run there). A dataset file is pinned by
+/// its sha256 in the run's config; a resume refuses a file that changed since.
 pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> Result<Outcome> {
+    let mut exp = exp.clone();
+    if start == Start::Resume {
+        let saved = out.join("config.toml");
+        if saved.exists() {
+            let was = Experiment::load(&saved, &[])?.data;
+            if was.file == exp.data.file && exp.data.sha256.is_empty() {
+                exp.data.sha256 = was.sha256;
+            }
+        }
+    }
+    exp.data.pin()?;
     train_run::train(&exp.setup(), &exp.to_toml()?, out, start, stop)
 }
 
-/// `laligan discover --model`: latent discovery for the run in `dir` (its config with `overrides`)
+/// `laligan discover --model`: latent discovery for the model `spec` (its config with `overrides`)
 /// into `out`, which records the config with the generators used. Returns the text of
 /// `equations.txt`.
-pub fn discover_model(dir: &Path, out: &Path, overrides: &[String]) -> Result<String> {
-    let mut exp = Experiment::load(&dir.join("config.toml"), overrides)?;
+pub fn discover_model(spec: &str, out: &Path, overrides: &[String]) -> Result<String> {
+    let (folder, mut exp) = crate::models::open(spec, overrides)?;
+    let ds = exp.data.open()?;
+    let model = crate::models::load(&folder, &exp, &ds)?;
     let mut sindy = exp.sindy.clone();
-    let text = latent::discover_dir(&exp.setup(), &mut sindy, dir, out)?;
+    let text = latent::discover(&exp.setup(), &mut sindy, &model, &ds, out, &folder.spec)?;
     exp.sindy = sindy;
     discover::record_config(out, &exp.to_toml()?)?;
     Ok(text)
 }
 
-/// `laligan sindy-ae`: a SINDy autoencoder for `exp` into `out`, from the trained run in `from` or
+/// `laligan sindy-ae`: a SINDy autoencoder for `exp` into `out`, from the model `from` (a spec) or
 /// from scratch. Returns the text of `equations.txt`.
-pub fn sindy_ae(
-    exp: &Experiment,
-    from: Option<&Path>,
-    out: &Path,
-    replace: bool,
-) -> Result<String> {
+pub fn sindy_ae(exp: &Experiment, from: Option<&str>, out: &Path, replace: bool) -> Result<String> {
+    let from = from.map(ModelFolder::resolve).transpose()?;
+    let ds = exp.data.open()?;
+    let model = from
+        .as_ref()
+        .map(|f| crate::models::load(f, exp, &ds))
+        .transpose()?;
     let start = sindy_ae::Start {
         setup: &exp.setup(),
-        from,
+        from: from.as_ref().zip(model),
         config_text: &exp.to_toml()?,
     };
-    sindy_ae::run(&start, &exp.sindy, &exp.sindy_ae, out, replace)
+    sindy_ae::run(start, &ds, &exp.sindy, &exp.sindy_ae, out, replace)
 }
 
 /// A number for a table: fixed point when moderate, scientific otherwise.
@@ -201,7 +215,7 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
     let mut timing = Timing::default();
     let t0 = Instant::now();
     std::fs::create_dir_all(out).map_err(|e| data_err!("creating {}: {e}", out.display()))?;
-    tracing::info!("1/5 data: recipe `{}`", exp.data.recipe);
+    tracing::info!("1/5 data: {}", exp.data.describe());
     exp.data.open()?;
     timing.stages.push(("data", t0.elapsed().as_secs_f64()));
 
@@ -223,7 +237,7 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
     let t = Instant::now();
     let eq_dir = out.join("equations");
     tracing::info!("3/5 discovering latent equations into {}", eq_dir.display());
-    let equations = discover_model(&train_dir, &eq_dir, &[])?;
+    let equations = discover_model(&train_dir.display().to_string(), &eq_dir, &[])?;
     timing.stages.push(("discover", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
@@ -251,9 +265,10 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
 
     let t = Instant::now();
     let fc_dir = out.join("forecast");
+    let train_spec = train_dir.display().to_string();
     tracing::info!("5/5 forecasting into {}", fc_dir.display());
     let fc = forecast(&ForecastRequest {
-        model: Some(&train_dir),
+        model: Some(&train_spec),
         discovery: Some(&eq_dir),
         sindy_ae: sindy_ae.as_ref().map(|_| sae_dir.as_path()),
         data: None,
@@ -289,8 +304,9 @@ fn report(
 ) -> String {
     let r = &fc.results;
     let mut md = format!(
-        "# LaLiGAN report\n\nExperiment `{source}` (seed {}), dataset recipe `{}`.\n\n",
-        exp.seed, exp.data.recipe
+        "# LaLiGAN report\n\nExperiment `{source}` (seed {}), data `{}`.\n\n",
+        exp.seed,
+        exp.data.describe()
     );
     match (
         r.best(),

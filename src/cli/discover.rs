@@ -15,10 +15,11 @@ pub struct Discover {
     /// A dataset file to fit instead of the config's recipe (any dataset, including imported ones).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// A trained run folder (`laligan train --out`): fit the latent dynamics ż = J_φ(x)·ẋ of its
-    /// encoder, constrained by the generators it learned.
-    #[arg(long, conflicts_with_all = ["config", "data"])]
-    model: Option<PathBuf>,
+    /// A trained model (a folder such as a `laligan train --out` run folder, a .safetensors file, or
+    /// hf:owner/name[@revision]): fit the latent dynamics ż = J_φ(x)·ẋ of its encoder, constrained by
+    /// the generators it learned.
+    #[arg(long, value_name = "MODEL", conflicts_with_all = ["config", "data"])]
+    model: Option<String>,
     /// Output folder (created; existing files in it are replaced).
     #[arg(long)]
     out: PathBuf,

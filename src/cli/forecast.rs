@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct Forecast {
-    /// Trained run folder (`laligan train --out`); its config supplies the data and `[forecast]`.
-    #[arg(long)]
-    model: Option<PathBuf>,
+    /// The trained model: a folder (a `laligan train --out` run folder), a .safetensors file, or
+    /// hf:owner/name[@revision] from the local hub cache; its config supplies the data and `[forecast]`.
+    #[arg(long, value_name = "MODEL")]
+    model: Option<String>,
     /// Discovery folder (`laligan discover --out`); default `<model>/equations` when it exists.
     #[arg(long)]
     discovery: Option<PathBuf>,

@@ -1,9 +1,12 @@
 //! Argument parsing, logging set-up and dispatch to one file per subcommand.
 
 mod bench;
+mod codec;
 mod data;
 mod discover;
+mod export;
 mod forecast;
+mod inspect;
 mod run;
 mod sindy_ae;
 mod train;
@@ -39,6 +42,14 @@ enum Command {
     SindyAe(sindy_ae::SindyAe),
     /// Forecast test trajectories with the learned model, the equations and the baselines.
     Forecast(forecast::Forecast),
+    /// Show a trained model: config, tensors, metrics, generators and equations.
+    Inspect(inspect::Inspect),
+    /// Encode observations to latents with a trained model (a .npy array or a dataset split).
+    Encode(codec::Codec),
+    /// Decode latents to observations with a trained model.
+    Decode(codec::Codec),
+    /// Write a clean model folder (weights without optimizer state, config, card) from a run.
+    Export(export::Export),
     /// The whole job: data → train → symmetry → equations → forecast → report.md (default: quickstart).
     Run(run::Run),
     /// Performance benchmarks (JSON lines).
@@ -58,6 +69,25 @@ impl std::ops::Deref for Overrides {
     type Target = [String];
     fn deref(&self) -> &[String] {
         &self.set
+    }
+}
+
+/// `--data FILE`: a dataset file (any, including `laligan data import` output) in place of the
+/// config's data source.
+#[derive(Args, Clone, Debug, Default)]
+pub struct DataFile {
+    /// A dataset file to use instead of the config's data (e.g. `laligan data import` output).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub data: Option<PathBuf>,
+}
+
+impl DataFile {
+    /// Points `exp` at the file, when one is given.
+    pub fn apply(&self, exp: &mut laligan::experiment::Experiment) -> laligan::Result<()> {
+        match &self.data {
+            Some(f) => exp.data.use_file(f),
+            None => Ok(()),
+        }
     }
 }
 
@@ -85,6 +115,10 @@ pub fn main() -> ExitCode {
         Command::SindyAe(a) => sindy_ae::run(a),
         Command::Forecast(a) => forecast::run(a),
         Command::Run(a) => run::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Encode(a) => codec::run(a, false),
+        Command::Decode(a) => codec::run(a, true),
+        Command::Export(a) => export::run(a),
         Command::Bench(c) => bench::run(c),
     };
     match result {

@@ -16,11 +16,13 @@ pub struct Run {
     #[arg(long, default_value = "runs/quickstart")]
     out: PathBuf,
     #[command(flatten)]
+    data: super::DataFile,
+    #[command(flatten)]
     set: super::Overrides,
 }
 
 pub fn run(a: Run) -> Result<()> {
-    let (exp, source): (Experiment, String) = match &a.config {
+    let (mut exp, source): (Experiment, String) = match &a.config {
         Some(p) => (Experiment::load(p, &a.set)?, p.display().to_string()),
         None => (
             Experiment::parse(
@@ -31,6 +33,7 @@ pub fn run(a: Run) -> Result<()> {
             "models/quickstart/config.toml".into(),
         ),
     };
+    a.data.apply(&mut exp)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || {

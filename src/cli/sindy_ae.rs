@@ -11,25 +11,28 @@ pub struct SindyAe {
     /// `[sindy_ae]`).
     #[arg(long, conflicts_with = "model", required_unless_present = "model")]
     config: Option<PathBuf>,
-    /// Start from a trained run folder (`laligan train --out`): its autoencoder, and its generators when
+    /// Start from a trained model (a folder such as a `laligan train --out` run folder, a .safetensors
+    /// file, or hf:owner/name[@revision]): its autoencoder, and its generators when
     /// `sindy_ae.constraint = "equivariant"`.
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[arg(long, value_name = "MODEL")]
+    model: Option<String>,
     /// The folder: model.safetensors, equations/, history.csv, sindy-ae.json, config.toml
     /// (--force replaces a model it holds).
     #[command(flatten)]
     output: super::Output,
     #[command(flatten)]
+    data: super::DataFile,
+    #[command(flatten)]
     set: super::Overrides,
 }
 
 pub fn run(a: SindyAe) -> Result<()> {
-    let config = match (&a.model, &a.config) {
-        (Some(dir), _) => dir.join("config.toml"),
-        (None, Some(c)) => c.clone(),
-        (None, None) => anyhow::bail!("give --model RUN or --config FILE"),
+    let mut exp = match (&a.model, &a.config) {
+        (Some(spec), _) => laligan::models::open(spec, &a.set)?.1,
+        (None, Some(c)) => Experiment::load(c, &a.set)?,
+        (None, None) => anyhow::bail!("give --model MODEL or --config FILE"),
     };
-    let exp = Experiment::load(&config, &a.set)?;
+    a.data.apply(&mut exp)?;
     let text =
         laligan::pipeline::sindy_ae(&exp, a.model.as_deref(), &a.output.out, a.output.force)?;
     print!("{text}");

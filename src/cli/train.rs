@@ -19,6 +19,8 @@ pub struct Train {
     #[command(flatten)]
     output: super::Output,
     #[command(flatten)]
+    data: super::DataFile,
+    #[command(flatten)]
     set: super::Overrides,
     /// Continue the run in --out from its last checkpoint.
     #[arg(long, conflicts_with = "force")]
@@ -26,7 +28,8 @@ pub struct Train {
 }
 
 pub fn run(a: Train) -> Result<()> {
-    let exp = Experiment::load(&a.config, &a.set)?;
+    let mut exp = Experiment::load(&a.config, &a.set)?;
+    a.data.apply(&mut exp)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || {
@@ -48,11 +51,20 @@ pub fn run(a: Train) -> Result<()> {
             Ok(())
         }
         Outcome::Interrupted { epoch, batch } => {
-            eprintln!(
-                "interrupted at epoch {} batch {batch}; continue with: laligan train --config {} --out {} --resume",
-                epoch + 1,
+            let mut cmd = format!(
+                "laligan train --config {} --out {}",
                 a.config.display(),
                 a.output.out.display()
+            );
+            if let Some(d) = &a.data.data {
+                cmd.push_str(&format!(" --data {}", d.display()));
+            }
+            for s in a.set.iter() {
+                cmd.push_str(&format!(" --set '{s}'"));
+            }
+            eprintln!(
+                "interrupted at epoch {} batch {batch}; continue with: {cmd} --resume",
+                epoch + 1
             );
             std::process::exit(130)
         }

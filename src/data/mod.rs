@@ -12,7 +12,7 @@ pub mod recipe;
 pub mod systems;
 pub mod windows;
 
-pub use config::DataConfig;
+pub use config::{sha256_file, DataConfig};
 pub use dataset::{Dataset, Layout, Split};
 pub use recipe::Recipe;
 pub use windows::WindowIndex;

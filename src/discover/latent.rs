@@ -61,33 +61,31 @@ pub fn generators(model: &LaLiGan) -> Result<Vec<Vec<Vec<f64>>>> {
     })
 }
 
-/// Latent discovery for the run in `dir` trained with `setup`: fits the latent dynamics per `sindy`,
-/// constrained by the learned generators unless `sindy.generators` is set (they are filled in then,
-/// for the record), and writes the outputs into `out`. Returns the text of `equations.txt`.
-pub fn discover_dir(
+/// Latent discovery for `model` (named `name` in the log) trained with `setup` on `ds`: fits the
+/// latent dynamics per `sindy`, constrained by the learned generators unless `sindy.generators` is set
+/// (they are filled in then, for the record), and writes the outputs into `out`. Returns the text of
+/// `equations.txt`.
+pub fn discover(
     setup: &Setup,
     sindy: &mut SindyConfig,
-    dir: &Path,
+    model: &LaLiGan,
+    ds: &Dataset,
     out: &Path,
+    name: &str,
 ) -> Result<String> {
-    let ds = setup.data.open()?;
-    let obs = ds.split("train")?.shape[2..].to_vec();
-    let model = LaLiGan::load_dir(dir, setup, &obs)?;
     let stride = sindy.stride.max(1);
-    let (z, dz, k) =
-        crate::threads::run(|| rows(&model, &ds, "train", setup.data.n_train, stride))?;
+    let (z, dz, k) = crate::threads::run(|| rows(model, ds, "train", setup.data.n_train, stride))?;
     let (vz, vdz, _) = if ds.splits().contains(&"val") {
-        crate::threads::run(|| rows(&model, &ds, "val", 0, stride))?
+        crate::threads::run(|| rows(model, ds, "val", 0, stride))?
     } else {
         (vec![], vec![], k)
     };
     if sindy.generators.is_empty() {
-        sindy.generators = generators(&model)?;
+        sindy.generators = generators(model)?;
     }
     let lib = sindy.library(k, "z")?;
     let what = format!(
-        "latent mode ({}, {} generator(s))",
-        dir.display(),
+        "latent mode ({name}, {} generator(s))",
         sindy.generators.len()
     );
     super::run(sindy, setup.seed, &lib, (&z, &dz), (&vz, &vdz), out, &what)

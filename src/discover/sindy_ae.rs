@@ -10,11 +10,13 @@
 //! Ξ starts at the STLSQ fit to the latents of a trained autoencoder, or at zero; after every
 //! `mask_every`-th epoch the entries with |ξ| < `threshold` are masked for good.
 
+use crate::data::Dataset;
 use crate::error::Result;
 use crate::nn::adam::Adam;
 use crate::sindy::{
     ConstraintMode, FitReport, Fitted, Library, SindyConfig, SindyModel, SymmetryConstraint,
 };
+use crate::train::folder::ModelFolder;
 use crate::train::{LaLiGan, Setup};
 use candle_core::{DType, Device, Tensor, Var};
 use rand::seq::SliceRandom;
@@ -421,33 +423,39 @@ fn val_scores(
 pub struct Start<'a> {
     /// The model the run trains: its architecture and data (and the model it starts from).
     pub setup: &'a Setup<'a>,
-    /// The trained run to start from, or none for a model trained from scratch.
-    pub from: Option<&'a Path>,
+    /// The trained model to start from (its folder and its weights), or none for a model trained from
+    /// scratch.
+    pub from: Option<(&'a ModelFolder, LaLiGan)>,
     /// The resolved experiment as TOML, recorded in `config.toml` and the model's metadata.
     pub config_text: &'a str,
 }
 
 /// `laligan sindy-ae`: trains a SINDy autoencoder (`cfg`, with the library and state names of
-/// `sindy`) into `out`, starting from the trained run in `start.from` or from scratch (refusing an `out`
-/// that holds a model unless `replace`, and never the folder it starts from), and writes
+/// `sindy`) on `ds` into `out`, starting from the trained model in `start.from` or from scratch (refusing
+/// an `out` that holds a model unless `replace`, and never the folder it starts from), and writes
 /// `model.safetensors` (the whole model in the `laligan train` format, only `ae.*` trained here),
 /// `equations/` (as `laligan discover` writes it), `history.csv`, `sindy-ae.json` and `config.toml`.
 /// Returns the text of `equations.txt`.
 pub fn run(
-    start: &Start,
+    start: Start,
+    ds: &Dataset,
     sindy: &SindyConfig,
     cfg: &SindyAeConfig,
     out: &Path,
     replace: bool,
 ) -> Result<String> {
-    let (setup, from) = (start.setup, start.from);
+    let setup = start.setup;
+    let from = start.from.as_ref().map(|(f, _)| *f);
     let t0 = std::time::Instant::now();
     let model_path = out.join(crate::train::model::MODEL_FILE);
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     };
-    if from.is_some_and(|f| same(f, out)) {
+    if from
+        .and_then(|f| f.dir.as_deref())
+        .is_some_and(|d| same(d, out))
+    {
         return Err(config_err!(
             "--out {} is the model folder it starts from; choose another (e.g. {}/sindy-ae)",
             out.display(),
@@ -460,13 +468,12 @@ pub fn run(
             out.display()
         ));
     }
-    let ds = setup.data.open()?;
     let obs = ds.split("train")?.shape[2..].to_vec();
-    let model = match from {
-        Some(dir) => LaLiGan::load_dir(dir, setup, &obs)?,
+    let model = match start.from {
+        Some((_, m)) => m,
         None => {
             let m = LaLiGan::new(setup, &obs, DType::F32, &Device::Cpu)?;
-            if let Some(line) = crate::train::run::fit_autoencoder(&m, &ds, setup)? {
+            if let Some(line) = crate::train::run::fit_autoencoder(&m, ds, setup)? {
                 tracing::info!("{line}");
             }
             m
@@ -493,8 +500,8 @@ pub fn run(
         }
     };
     let stride = cfg.stride.max(1);
-    let (x, dx, _) = super::rows(&ds, "train", setup.data.n_train, stride)?;
-    let (vx, vdx) = super::val_rows(&ds, stride)?;
+    let (x, dx, _) = super::rows(ds, "train", setup.data.n_train, stride)?;
+    let (vx, vdx) = super::val_rows(ds, stride)?;
     let k = model.ae.latent_dim();
     let lib = sindy.library(k, "z")?;
     std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))?;
@@ -502,10 +509,10 @@ pub fn run(
     tracing::info!(
         "sindy-ae: {} from {}: {} samples, library `{}` ({} terms), constraint {:?}",
         match from {
-            Some(d) => format!("fine-tuning {}", d.display()),
+            Some(d) => format!("fine-tuning {}", d.spec),
             None => "training from scratch".into(),
         },
-        setup.data.recipe,
+        setup.data.describe(),
         x.len() / obs.iter().product::<usize>().max(1),
         sindy.library,
         lib.n_terms(),
@@ -524,8 +531,7 @@ pub fn run(
         )
     })?;
 
-    let mut meta = std::collections::BTreeMap::new();
-    meta.insert("config".to_string(), start.config_text.to_string());
+    let mut meta = model.file_metadata(start.config_text);
     meta.insert("sindy_ae".to_string(), "1".to_string());
     crate::checkpoint::save(
         &model_path,
@@ -558,7 +564,7 @@ pub fn run(
     crate::io::write_atomic(&out.join("history.csv"), csv.as_bytes())?;
     let last = trained.history.last().copied().unwrap_or_default();
     let summary = json!({
-        "from": from.map(|d| d.display().to_string()),
+        "from": from.map(|d| d.spec.clone()),
         "epochs": cfg.epochs,
         "constraint": cfg.constraint,
         "final": {"recon": last.recon, "dz": last.dz, "dx": last.dx, "l1": last.l1},

@@ -147,6 +147,27 @@ pub fn first_integral(recipe: &str, obs_len: usize) -> Option<fn(&[f64]) -> f64>
     }
 }
 
+/// The split to forecast: `wanted`, or the validation split when the default `test` is missing (as in
+/// imported data without one); otherwise an error naming the splits there are.
+fn split_name<'a>(ds: &Dataset, wanted: &'a str) -> Result<&'a str> {
+    let have = ds.splits();
+    if have.contains(&wanted) {
+        return Ok(wanted);
+    }
+    if wanted == "test" && have.contains(&"val") {
+        tracing::warn!(
+            "{} has no test split: forecasting the val split (choose with --split)",
+            ds.file().path().display()
+        );
+        return Ok("val");
+    }
+    Err(data_err!(
+        "{}: no {wanted} split (it has {}); choose one with --split or forecast.split",
+        ds.file().path().display(),
+        have.join(", ")
+    ))
+}
+
 /// Runs every available (and requested) method on the first trajectories of `cfg.split`.
 pub fn forecast(inp: &Inputs, cfg: &ForecastConfig) -> Result<Results> {
     for m in &cfg.methods {
@@ -158,20 +179,19 @@ pub fn forecast(inp: &Inputs, cfg: &ForecastConfig) -> Result<Results> {
         }
     }
     let ds = inp.dataset;
-    let split = ds.split(&cfg.split)?;
+    let name = split_name(ds, &cfg.split)?;
+    let split = ds.split(name)?;
     if split.t.is_empty() {
         return Err(data_err!(
-            "{}: the {} split has no times (a static dataset cannot be forecast)",
+            "{}: the {name} split has no times (a static dataset cannot be forecast)",
             ds.file().path().display(),
-            cfg.split
         ));
     }
     let steps = split.steps();
     if steps < 2 {
         return Err(data_err!(
-            "{}: the {} split has {steps} step(s) per trajectory; forecasting needs at least 2",
+            "{}: the {name} split has {steps} step(s) per trajectory; forecasting needs at least 2",
             ds.file().path().display(),
-            cfg.split
         ));
     }
     // the f32 step as written in decimal (0.02, not 0.0199999995)
@@ -186,8 +206,7 @@ pub fn forecast(inp: &Inputs, cfg: &ForecastConfig) -> Result<Results> {
     };
     if horizon >= steps {
         tracing::warn!(
-            "horizon {horizon} runs past the {} split's {steps} steps: predictions go on, errors are scored only where the truth exists",
-            cfg.split
+            "horizon {horizon} runs past the {name} split's {steps} steps: predictions go on, errors are scored only where the truth exists",
         );
     }
     let n_traj = match cfg.trajectories {

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod eval;
+pub mod folder;
 pub mod model;
 pub mod orbits;
 pub mod report;

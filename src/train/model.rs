@@ -3,12 +3,14 @@
 
 use super::ReconLoss;
 use super::Setup;
+use crate::checkpoint::Checkpoint;
 use crate::lie::Representation;
 use crate::nn::autoencoder::{self, Autoencoder, OutputActivation};
 use crate::nn::discriminator::{Discriminator, Input};
 use crate::nn::Params;
 use crate::rng;
 use candle_core::{DType, Device, Tensor};
+use std::collections::BTreeMap;
 
 /// The weights file of a run or model folder.
 pub const MODEL_FILE: &str = "model.safetensors";
@@ -108,22 +110,70 @@ impl LaLiGan {
         Ok(())
     }
 
-    /// The trained model of run folder `dir` (its `model.safetensors`) for the experiment `exp` (its
-    /// `config.toml`, possibly with overrides outside the model's own sections) and observations `obs`.
-    pub fn load_dir(dir: &std::path::Path, setup: &Setup, obs: &[usize]) -> crate::Result<Self> {
-        use crate::checkpoint::{Checkpoint, MODEL_FORMAT};
-        let path = dir.join(MODEL_FILE);
-        if !path.exists() {
-            return Err(config_err!(
-                "{}: no trained model (expected {} from `laligan train --out {}`)",
-                dir.display(),
-                path.display(),
-                dir.display()
-            ));
+    /// The metadata of this model's file: its config (`config_text`) and observation shape (`obs`).
+    pub fn file_metadata(&self, config_text: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("config".to_string(), config_text.to_string()),
+            ("obs".to_string(), serde_json::json!(self.obs).to_string()),
+        ])
+    }
+
+    /// The observation shape recorded in a model file's metadata, if any.
+    pub fn recorded_obs(ck: &Checkpoint) -> crate::Result<Option<Vec<usize>>> {
+        match ck.metadata().get("obs") {
+            None => Ok(None),
+            Some(v) => serde_json::from_str(v)
+                .map(Some)
+                .map_err(|_| ck.error(format!("metadata `obs` = {v:?} is not a shape"))),
         }
-        let ck = Checkpoint::open(&path, MODEL_FORMAT)?;
+    }
+
+    /// The trained model in folder `dir` (its `model.safetensors`) for `setup` and observations `obs`.
+    pub fn load_dir(dir: &std::path::Path, setup: &Setup, obs: &[usize]) -> crate::Result<Self> {
+        let folder = super::folder::ModelFolder::resolve(&dir.display().to_string())?;
+        Self::from_checkpoint(&folder.checkpoint()?, setup, obs)
+    }
+
+    /// A model of `setup` for observations `obs` with the weights of `ck`. Every tensor's name and shape
+    /// is checked against the model first, naming the first that differs; the discriminator's tensors
+    /// may be absent as a whole (a model exported for inference), and are then left as initialized.
+    pub fn from_checkpoint(ck: &Checkpoint, setup: &Setup, obs: &[usize]) -> crate::Result<Self> {
         let model = Self::new(setup, obs, DType::F32, &Device::Cpu)?;
-        model.load(|n| ck.tensor(n)).map_err(|e| ck.error(e))?;
+        let expected: BTreeMap<String, Vec<usize>> = model
+            .state()
+            .into_iter()
+            .map(|(n, t)| (n, t.dims().to_vec()))
+            .collect();
+        for (name, shape, _) in ck.entries() {
+            match expected.get(name) {
+                None => {
+                    return Err(ck.error(format!(
+                        "unexpected tensor {name} {shape:?}: not part of the model its config describes"
+                    )))
+                }
+                Some(want) if want.as_slice() != shape => {
+                    return Err(ck.error(format!(
+                        "{name}: expected {want:?}, found {shape:?} (the config and the weights disagree)"
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        let has_disc = ck.entries().any(|(n, _, _)| n.starts_with("disc."));
+        for (name, want) in &expected {
+            if ck.tensor(name).is_none() && (has_disc || !name.starts_with("disc.")) {
+                return Err(ck.error(format!("{name}: missing (expected {want:?})")));
+            }
+        }
+        for (p, needed) in [
+            (&model.ae_params, true),
+            (&model.lie_params, true),
+            (&model.disc_params, has_disc),
+        ] {
+            if needed {
+                p.load(|n| ck.tensor(n)).map_err(|e| ck.error(e))?;
+            }
+        }
         Ok(model)
     }
 

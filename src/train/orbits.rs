@@ -5,7 +5,7 @@
 use super::eval::{block_latents, decode_all, Scores};
 use super::model::LaLiGan;
 use super::Setup;
-use crate::data::recipe::{DoubleBump, Recipe, System};
+use crate::data::recipe::{DoubleBump, System};
 use crate::data::systems::double_bump;
 use crate::data::Split;
 use crate::error::Result;
@@ -250,7 +250,10 @@ pub fn bump_shifts(
     scores: &Scores,
     val: &Split,
 ) -> Result<Option<Vec<BumpShift>>> {
-    let recipe = Recipe::resolve(&setup.data.recipe, &setup.data.recipe_set)?;
+    // A dataset file of the user's has no recipe to score against.
+    let Ok(recipe) = setup.data.resolve_recipe() else {
+        return Ok(None);
+    };
     let Ok(System::DoubleBump(r)) = recipe.system() else {
         return Ok(None);
     };

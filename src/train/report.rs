@@ -208,6 +208,9 @@ pub struct Summary {
     pub final_losses: std::collections::BTreeMap<String, f64>,
     pub seed: u64,
     pub recipe: String,
+    /// Cores and processor of the machine that trained it.
+    #[serde(default)]
+    pub machine: String,
     /// Double bump only: per generator, how well its orbit acts as a cyclic shift of one bump.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bump_shift: Option<Vec<super::orbits::BumpShift>>,
@@ -238,7 +241,8 @@ impl Summary {
                 .map(|(n, v)| (n.to_string(), v))
                 .collect(),
             seed: setup.seed,
-            recipe: setup.data.recipe.clone(),
+            recipe: setup.data.describe(),
+            machine: crate::host::machine(),
             bump_shift: None,
         }
     }

@@ -133,6 +133,7 @@ pub fn train(
     };
     crate::io::write_atomic(&out.join("config.toml"), config_text.as_bytes())?;
     let log = report::Log::open(&out.join("train.log"), resume)?;
+    log.line(&format!("command: {}", crate::host::command_line()))?;
     if let Some(line) = fitted {
         log.line(&line)?;
     }
@@ -349,8 +350,7 @@ fn prepare_folder(out: &Path, replace: bool) -> Result<()> {
 
 /// Writes model.safetensors and training_state.safetensors for position `pos`.
 fn save(trainer: &Trainer, out: &Path, setup: &Setup, config: &str, pos: &Position) -> Result<()> {
-    let mut meta = BTreeMap::new();
-    meta.insert("config".to_string(), config.to_string());
+    let mut meta = trainer.model.file_metadata(config);
     meta.insert("epochs_done".to_string(), pos.epoch.to_string());
     checkpoint::save(
         &out.join(MODEL_FILE),

@@ -1,0 +1,409 @@
+//! Trained models as a whole: a model spec (folder, `.safetensors` file or `hf:owner/name[@rev]`) opened
+//! with its experiment and weights, and the commands on it: `inspect`, `encode`, `decode`, `export`.
+
+use crate::checkpoint::{self, Checkpoint, Storage, MODEL_FORMAT};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::experiment::Experiment;
+use crate::metrics::symmetry::{imag_ratio, skew_ratio};
+use crate::train::eval::{block_generators, decode_all, encode_all};
+use crate::train::folder::ModelFolder;
+use crate::train::model::MODEL_FILE;
+use crate::train::LaLiGan;
+use candle_core::{DType, Device, Tensor};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The model `spec` names with its experiment (its config, with `overrides`; a relative data file is
+/// taken from the model's folder).
+pub fn open(spec: &str, overrides: &[String]) -> Result<(ModelFolder, Experiment)> {
+    let folder = ModelFolder::resolve(spec)?;
+    let (text, origin) = folder.config_text()?;
+    let mut exp = Experiment::parse(&text, &origin, overrides)?;
+    if let Some(dir) = &folder.dir {
+        exp.data.anchor(dir)?;
+    }
+    Ok((folder, exp))
+}
+
+/// The weights of `folder` in a model of `exp`, for observations shaped as in `ds`; an observation
+/// shape recorded in the file must agree.
+pub fn load(folder: &ModelFolder, exp: &Experiment, ds: &Dataset) -> Result<LaLiGan> {
+    let obs = ds.split("train")?.shape[2..].to_vec();
+    let ck = folder.checkpoint()?;
+    if let Some(rec) = LaLiGan::recorded_obs(&ck)? {
+        if rec != obs {
+            return Err(data_err!(
+                "{}: observations of shape {obs:?}, but the model {} takes {rec:?}",
+                ds.file().path().display(),
+                folder.spec
+            ));
+        }
+    }
+    LaLiGan::from_checkpoint(&ck, &exp.setup(), &obs)
+}
+
+/// A model ready for inference: the folder, its experiment, its checkpoint and the loaded model.
+pub struct Opened {
+    pub folder: ModelFolder,
+    pub exp: Experiment,
+    pub checkpoint: Checkpoint,
+    pub model: LaLiGan,
+}
+
+/// Opens and loads `spec` for inference; the observation shape comes from the file, or else from the
+/// model's dataset.
+pub fn open_loaded(spec: &str) -> Result<Opened> {
+    let (folder, exp) = open(spec, &[])?;
+    let ck = folder.checkpoint()?;
+    let obs = match LaLiGan::recorded_obs(&ck)? {
+        Some(obs) => obs,
+        None => exp.data.open()?.split("train")?.shape[2..].to_vec(),
+    };
+    let model = LaLiGan::from_checkpoint(&ck, &exp.setup(), &obs)?;
+    Ok(Opened {
+        folder,
+        exp,
+        checkpoint: ck,
+        model,
+    })
+}
+
+/// The text of `laligan inspect`: config summary, tensor table, the metrics the model reached, its
+/// generators with their scores, and its equations when it has them.
+pub fn inspect(spec: &str) -> Result<String> {
+    let m = open_loaded(spec)?;
+    let (exp, ck) = (&m.exp, &m.checkpoint);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "model {} ({})",
+        m.folder.spec,
+        m.folder.weights.display()
+    );
+    let ae = &exp.autoencoder;
+    let _ = writeln!(
+        s,
+        "autoencoder {:?}: observations {:?} -> latent {}; hidden {} x {} layers",
+        ae.kind, m.model.obs, ae.latent, ae.hidden, ae.layers
+    );
+    let _ = writeln!(
+        s,
+        "data {}; seed {}; {} epochs of batch {}",
+        exp.data.describe(),
+        exp.seed,
+        exp.train.epochs,
+        exp.train.batch_size
+    );
+    let _ = writeln!(
+        s,
+        "\n{:<44} {:<16} {:>6} {:>10}",
+        "tensor", "shape", "dtype", "bytes"
+    );
+    let mut total = 0;
+    for (name, shape, dtype) in ck.entries() {
+        let width = if dtype == "F32" { 4 } else { 2 };
+        let bytes = width * shape.iter().product::<usize>();
+        total += bytes;
+        let _ = writeln!(
+            s,
+            "{name:<44} {:<16} {dtype:>6} {bytes:>10}",
+            format!("{shape:?}")
+        );
+    }
+    let _ = writeln!(s, "{:<44} {:<16} {:>6} {total:>10}", "total", "", "");
+    if let Some(summary) = m.folder.part("summary.json") {
+        let v: serde_json::Value = serde_json::from_str(&crate::io::read_text(&summary)?)
+            .map_err(|e| data_err!("{}: {e}", summary.display()))?;
+        let _ = writeln!(s, "\nmetrics ({}):", summary.display());
+        for key in [
+            "recon_mse",
+            "disc_acc",
+            "imag_ratio",
+            "skew_ratio",
+            "orbit_cv",
+            "epochs",
+            "seconds",
+        ] {
+            if let Some(x) = v.get(key) {
+                let _ = writeln!(s, "  {key}: {x}");
+            }
+        }
+    }
+    let _ = writeln!(s, "\ngenerators:");
+    for (b, (d, gens)) in block_generators(&m.model)?.iter().enumerate() {
+        for (c, g) in gens.iter().enumerate() {
+            let rows: Vec<String> = g
+                .chunks(*d)
+                .map(|r| {
+                    format!(
+                        "[{}]",
+                        r.iter()
+                            .map(|v| format!("{v:.4}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "  block {b} channel {c}: [{}]  imag_ratio {:.4}  skew_ratio {:.4}",
+                rows.join(", "),
+                imag_ratio(g, *d),
+                skew_ratio(g, *d)
+            );
+        }
+    }
+    if let Some(eq) = m.folder.part("equations").map(|d| d.join("equations.txt")) {
+        if eq.exists() {
+            let _ = write!(
+                s,
+                "\nequations ({}):\n{}",
+                eq.display(),
+                crate::io::read_text(&eq)?
+            );
+        }
+    }
+    Ok(s)
+}
+
+/// What `encode` and `decode` read: a `.npy` array, or one split of a dataset file.
+pub enum Input {
+    Npy(PathBuf),
+    Dataset { path: PathBuf, split: String },
+}
+
+impl Input {
+    /// A `.npy` path, or a dataset file (`.safetensors`) with the split to read.
+    pub fn new(path: &Path, split: &str) -> Self {
+        if path.extension().is_some_and(|e| e == "safetensors") {
+            Input::Dataset {
+                path: path.to_path_buf(),
+                split: split.to_string(),
+            }
+        } else {
+            Input::Npy(path.to_path_buf())
+        }
+    }
+
+    /// The values as f32 with their shape.
+    fn read(&self) -> Result<(Vec<f32>, Vec<usize>, String)> {
+        match self {
+            Input::Npy(p) => {
+                let t = Tensor::read_npy(p)
+                    .map_err(|e| data_err!("{}: cannot read as .npy ({e})", p.display()))?;
+                let shape = t.dims().to_vec();
+                let v: Vec<f32> = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+                if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                    return Err(data_err!(
+                        "{}: non-finite value ({}) at flat index {i}",
+                        p.display(),
+                        v[i]
+                    ));
+                }
+                Ok((v, shape, p.display().to_string()))
+            }
+            Input::Dataset { path, split } => {
+                let ds = Dataset::open(path)?;
+                let s = ds.split(split)?;
+                Ok((
+                    s.x.to_vec(),
+                    s.shape.to_vec(),
+                    format!("{} ({split} split)", path.display()),
+                ))
+            }
+        }
+    }
+}
+
+/// Splits `shape` into its leading dimensions and a trailing `tail`, or says what was expected.
+fn leading(shape: &[usize], tail: &[usize], what: &str, origin: &str) -> Result<Vec<usize>> {
+    if shape.len() < tail.len() || shape[shape.len() - tail.len()..] != *tail {
+        return Err(data_err!(
+            "{origin}: shape {shape:?}, but the model's {what} have shape {tail:?}: expected [..., {}]",
+            tail.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(shape[..shape.len() - tail.len()].to_vec())
+}
+
+/// Writes `values` of `shape` as a float32 `.npy` file, under a temporary name renamed into place.
+fn write_npy(out: &Path, values: Vec<f32>, shape: &[usize]) -> Result<()> {
+    let t = Tensor::from_vec(values, shape, &Device::Cpu)?;
+    let name = out
+        .file_name()
+        .ok_or_else(|| config_err!("--out {}: not a file name", out.display()))?;
+    let tmp = out.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = t
+        .write_npy(&tmp)
+        .map_err(|e| data_err!("{}: {e}", out.display()));
+    match written.and_then(|()| std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// `laligan encode`: latents z = φ(x) (eval mode) of observations `[..., obs...]`, written as `[...,
+/// latent]`; returns the output shape.
+pub fn encode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
+    let m = open_loaded(spec)?;
+    let (x, shape, origin) = input.read()?;
+    let mut lead = leading(&shape, &m.model.obs, "observations", &origin)?;
+    let obs_len: usize = m.model.obs.iter().product();
+    let z = crate::threads::run(|| encode_all(&m.model, &x, obs_len))?;
+    lead.push(m.model.ae.latent_dim());
+    write_npy(out, z.into_iter().map(|v| v as f32).collect(), &lead)?;
+    Ok(lead)
+}
+
+/// `laligan decode`: observations ψ(z) (eval mode) of latents `[..., latent]`, written as `[...,
+/// obs...]`; returns the output shape.
+pub fn decode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
+    let m = open_loaded(spec)?;
+    let (z, shape, origin) = input.read()?;
+    let k = m.model.ae.latent_dim();
+    let mut lead = leading(&shape, &[k], "latents", &origin)?;
+    let z: Vec<f64> = z.into_iter().map(f64::from).collect();
+    let x = crate::threads::run(|| decode_all(&m.model, &z))?;
+    lead.extend(&m.model.obs);
+    write_npy(out, x, &lead)?;
+    Ok(lead)
+}
+
+/// `laligan export`: a clean model folder in `out`: `model.safetensors` (stored as `storage`, with its
+/// config and observation shape; the discriminator only `with_discriminator`; no optimizer state),
+/// `config.toml`, `equations/` and `sindy-ae/` when the model has them, and a `README.md` card.
+pub fn export(spec: &str, out: &Path, storage: Storage, with_discriminator: bool) -> Result<()> {
+    let m = open_loaded(spec)?;
+    if out.join(MODEL_FILE).exists() {
+        return Err(config_err!(
+            "{} already holds a model; choose another --out",
+            out.display()
+        ));
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let config_text = m.exp.to_toml()?;
+    let tensors: Vec<(String, Tensor)> = m
+        .model
+        .state()
+        .into_iter()
+        .filter(|(n, _)| with_discriminator || !n.starts_with("disc."))
+        .collect();
+    let mut meta = m.model.file_metadata(&config_text);
+    meta.insert("dtype".into(), storage.name().into());
+    checkpoint::save_as(
+        &out.join(MODEL_FILE),
+        MODEL_FORMAT,
+        &tensors,
+        &meta,
+        storage,
+    )?;
+    crate::io::write_atomic(&out.join("config.toml"), config_text.as_bytes())?;
+    for part in ["equations", "sindy-ae"] {
+        if let Some(src) = m.folder.part(part) {
+            copy_dir(&src, &out.join(part))?;
+        }
+    }
+    if let Some(src) = m.folder.part("summary.json") {
+        std::fs::copy(&src, out.join("summary.json")).map_err(|e| Error::io(&src, e))?;
+    }
+    let card = model_card(&m, out, storage)?;
+    crate::io::write_atomic(&out.join("README.md"), card.as_bytes())
+}
+
+/// Copies the files of `src` (recursively) into `dst`.
+fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
+    std::fs::create_dir_all(dst).map_err(|e| Error::io(dst, e))?;
+    for entry in std::fs::read_dir(src).map_err(|e| Error::io(src, e))? {
+        let entry = entry.map_err(|e| Error::io(src, e))?;
+        let (from, to) = (entry.path(), dst.join(entry.file_name()));
+        if from.is_dir() {
+            copy_dir(&from, &to)?;
+        } else {
+            std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The `README.md` card of an exported model: YAML front matter a hub accepts, the data, the training
+/// command, time and machine, the metrics and the storage dtype.
+fn model_card(m: &Opened, out: &Path, storage: Storage) -> Result<String> {
+    let exp = &m.exp;
+    let name = out
+        .file_name()
+        .map_or("model".into(), |n| n.to_string_lossy().to_string());
+    let summary: Option<serde_json::Value> = m
+        .folder
+        .part("summary.json")
+        .map(|p| {
+            serde_json::from_str(&crate::io::read_text(&p)?)
+                .map_err(|e| data_err!("{}: {e}", p.display()))
+        })
+        .transpose()?;
+    let get = |k: &str| summary.as_ref().and_then(|s| s.get(k)).cloned();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "---\nlibrary_name: laligan\nlicense: mit\ntags:\n- laligan\n- lie-group\n- symmetry-discovery\n- equation-discovery\n- safetensors\n---\n"
+    );
+    let _ = writeln!(s, "# {name}\n");
+    let _ = writeln!(
+        s,
+        "A Latent LieGAN model: a {:?} autoencoder from observations of shape {:?} to a {}-dimensional \
+         latent space, where a linear Lie group acts.\n",
+        exp.autoencoder.kind,
+        m.model.obs,
+        exp.autoencoder.latent
+    );
+    let _ = writeln!(s, "- data: {}", exp.data.describe());
+    // The first command recorded in the training log (later ones resumed it).
+    let cmd = m
+        .folder
+        .part("train.log")
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("command: ").map(String::from))
+        })
+        .unwrap_or_else(|| "not recorded".into());
+    let _ = writeln!(s, "- training command: `{cmd}`");
+    if let Some(secs) = get("seconds") {
+        let _ = writeln!(
+            s,
+            "- training time: {:.0} s on {}",
+            secs.as_f64().unwrap_or(f64::NAN),
+            get("machine")
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_else(|| "an unrecorded machine".into())
+        );
+    }
+    let _ = writeln!(s, "- weights stored as {}", storage.name());
+    let _ = writeln!(s, "\n## Metrics\n");
+    for key in [
+        "recon_mse",
+        "imag_ratio",
+        "skew_ratio",
+        "orbit_cv",
+        "disc_acc",
+        "epochs",
+    ] {
+        if let Some(v) = get(key) {
+            let _ = writeln!(s, "- `{key}`: {v}");
+        }
+    }
+    let _ = writeln!(s, "\n## Use\n");
+    let _ = writeln!(
+        s,
+        "```sh\nlaligan inspect {0}\nlaligan encode --model {0} --input X.npy --out Z.npy\nlaligan forecast --model {0} --out forecast\n```",
+        out.display()
+    );
+    Ok(s)
+}
