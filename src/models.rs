@@ -10,7 +10,7 @@ use crate::train::eval::{block_generators, decode_all, encode_all};
 use crate::train::folder::ModelFolder;
 use crate::train::model::MODEL_FILE;
 use crate::train::LaLiGan;
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -190,10 +190,8 @@ impl Input {
     fn read(&self) -> Result<(Vec<f32>, Vec<usize>, String)> {
         match self {
             Input::Npy(p) => {
-                let t = Tensor::read_npy(p)
-                    .map_err(|e| data_err!("{}: cannot read as .npy ({e})", p.display()))?;
-                let shape = t.dims().to_vec();
-                let v: Vec<f32> = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+                let a = crate::data::npy::read(p)?;
+                let (v, shape) = (a.values, a.shape);
                 if let Some(i) = v.iter().position(|x| !x.is_finite()) {
                     return Err(data_err!(
                         "{}: non-finite value ({}) at flat index {i}",

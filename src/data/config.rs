@@ -177,6 +177,7 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         let mut cfg = DataConfig {
+            recipe: "pendulum".into(),
             file: "d.bin".into(),
             ..Default::default()
         };

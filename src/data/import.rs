@@ -28,17 +28,18 @@ pub fn import(src: &Path, out: &Path, dt: f64, force: bool) -> Result<Imported> 
         return Err(config_err!("--dt must be a positive number, found {dt}"));
     }
     crate::io::check_destination(out, force)?;
-    let (raw, presplit) = if src.is_dir() {
-        (vec![read_png_dir(src)?], false)
+    let raw: Vec<Option<Arrays>> = if src.is_dir() {
+        vec![Some(read_png_dir(src)?), None, None]
     } else {
         match src.extension().and_then(|e| e.to_str()) {
             Some("npy") => {
-                let t = Tensor::read_npy(src).map_err(|e| bad(src, e))?;
-                (vec![arrays_from(src, "x", t, None, None)?], false)
+                let a = super::npy::read(src)?;
+                let t = Tensor::from_vec(a.values, a.shape, &candle_core::Device::Cpu)?;
+                vec![Some(arrays_from(src, "x", t, None, None)?), None, None]
             }
             Some("npz") => match read_npz(src)? {
-                Npz::Whole(a) => (vec![a], false),
-                Npz::Splits(v) => (v, true),
+                Npz::Whole(a) => vec![Some(a), None, None],
+                Npz::Splits(v) => v,
             },
             _ => {
                 return Err(data_err!(
@@ -48,14 +49,12 @@ pub fn import(src: &Path, out: &Path, dt: f64, force: bool) -> Result<Imported> 
             }
         }
     };
-    let given_dx = raw.iter().all(|a| a.dx.is_some());
-    let mut splits = raw
+    let given_dx = raw.iter().flatten().all(|a| a.dx.is_some());
+    let completed = raw
         .into_iter()
-        .map(|a| complete(src, a, dt))
+        .map(|a| a.map(|a| complete(src, a, dt)).transpose())
         .collect::<Result<Vec<_>>>()?;
-    if !presplit {
-        splits = split_whole(splits.pop().expect("one set"));
-    }
+    let splits = fill_splits(completed);
     let obs = splits[0].shape[2..].to_vec();
     for (name, a) in ["train", "val", "test"].iter().zip(&splits) {
         if a.shape[2..] != obs[..] {
@@ -253,14 +252,16 @@ fn finite(src: &Path, name: &str, t: Tensor) -> Result<(Vec<f32>, Vec<usize>)> {
     Ok((v, shape))
 }
 
-/// An npz holds either one set of arrays to split, or the three splits.
+/// An npz holds either one set of arrays to split, or the splits (train and any of val, test; the
+/// missing ones are split off train).
 enum Npz {
     Whole(Arrays),
-    Splits(Vec<Arrays>),
+    Splits(Vec<Option<Arrays>>),
 }
 
 fn read_npz(src: &Path) -> Result<Npz> {
     let mut arrays = Tensor::read_npz(src).map_err(|e| bad(src, e))?;
+    let found: Vec<String> = arrays.iter().map(|(n, _)| n.clone()).collect();
     let mut take = |k: &str| {
         arrays
             .iter()
@@ -271,25 +272,70 @@ fn read_npz(src: &Path) -> Result<Npz> {
         let (dx, t) = (take("dx"), take("t"));
         return Ok(Npz::Whole(arrays_from(src, "x", x, dx, t)?));
     }
-    let mut out = Vec::new();
+    let mut parts = Vec::new();
     for s in ["train", "val", "test"] {
-        let x = take(&format!("{s}_x")).ok_or_else(|| {
-            data_err!("{}: expected an array `x` (and optionally `dx`, `t`), or `train_x`, `val_x`, `test_x`", src.display())
-        })?;
-        let (dx, t) = (take(&format!("{s}_dx")), take(&format!("{s}_t")));
-        out.push(arrays_from(src, &format!("{s}_x"), x, dx, t)?);
+        let part = match take(&format!("{s}_x")) {
+            None => None,
+            Some(x) => {
+                let (dx, t) = (take(&format!("{s}_dx")), take(&format!("{s}_t")));
+                Some(arrays_from(src, &format!("{s}_x"), x, dx, t)?)
+            }
+        };
+        parts.push(part);
     }
-    Ok(Npz::Splits(out))
+    let mut parts = parts.into_iter();
+    let Some(train) = parts.next().flatten() else {
+        return Err(data_err!(
+            "{}: expected an array `x` (and optionally `dx`, `t`), or `train_x` with any of `val_x`, \
+             `test_x` (each optionally with `_dx`, `_t`); found {}",
+            src.display(),
+            if found.is_empty() {
+                "no arrays".to_string()
+            } else {
+                found.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            }
+        ));
+    };
+    let (val, test) = (parts.next().flatten(), parts.next().flatten());
+    Ok(Npz::Splits(vec![Some(train), val, test]))
 }
 
-/// Splits one set of arrays 80/10/10: by trajectory when there are at least 10, else by time.
-fn split_whole(a: Arrays) -> Vec<Arrays> {
+/// The train, val and test splits: the given ones, with the missing ones split off train (80/10/10
+/// when both are missing, 90/10 when one is).
+fn fill_splits(parts: Vec<Option<Arrays>>) -> Vec<Arrays> {
+    let mut parts = parts.into_iter();
+    let train = parts.next().flatten().expect("train is required");
+    let (val, test) = (parts.next().flatten(), parts.next().flatten());
+    match (val, test) {
+        (Some(v), Some(t)) => vec![train, v, t],
+        (None, None) => split_parts(&train, &[8, 1, 1]),
+        (Some(v), None) => {
+            let mut p = split_parts(&train, &[9, 1]);
+            let t = p.pop().expect("two parts");
+            vec![p.pop().expect("two parts"), v, t]
+        }
+        (None, Some(t)) => {
+            let mut p = split_parts(&train, &[9, 1]);
+            let v = p.pop().expect("two parts");
+            vec![p.pop().expect("two parts"), v, t]
+        }
+    }
+}
+
+/// Splits one set of arrays into consecutive parts of the given shares (in tenths, summing to 10): by
+/// trajectory when there are at least 10, else by time.
+fn split_parts(a: &Arrays, tenths: &[usize]) -> Vec<Arrays> {
     let (n, steps) = (a.shape[0], a.shape[1]);
     let obs: usize = a.shape[2..].iter().product();
     let by_traj = n >= 10;
     let total = if by_traj { n } else { steps };
-    let cut = [0, total * 8 / 10, total * 9 / 10, total];
-    (0..3)
+    let mut cut = vec![0];
+    let mut acc = 0;
+    for t in tenths {
+        acc += t;
+        cut.push(total * acc / 10);
+    }
+    (0..tenths.len())
         .map(|s| {
             let (lo, hi) = (cut[s], cut[s + 1]);
             let mut shape = a.shape.clone();

@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod file;
 pub mod import;
 pub mod inspect;
+pub mod npy;
 pub mod pca;
 pub mod recipe;
 pub mod systems;
