@@ -77,7 +77,7 @@ pub fn read(path: &Path) -> Result<Npy> {
         )));
     }
     let chunks = data[..n * width].chunks_exact(width);
-    let values: Vec<f32> = match &kind[..] {
+    let values: Vec<f32> = match kind {
         "f4" => chunks
             .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
             .collect(),
@@ -109,7 +109,7 @@ mod tests {
 
     fn npy(header: &str, data: &[u8]) -> Vec<u8> {
         let mut h = header.to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');
