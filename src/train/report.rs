@@ -250,10 +250,6 @@ pub fn write_summary(path: &Path, s: &Summary) -> Result<()> {
     crate::io::write_atomic(path, text.as_bytes())
 }
 
-fn plot_err(e: crate::plot::PlotError) -> Error {
-    data_err!("{e}")
-}
-
 /// losses.png, generators.png and latent.png.
 pub fn plots(
     model: &LaLiGan,
@@ -290,7 +286,7 @@ pub fn plots(
     ax.line(&epochs, &series(|r| r.skew_ratio), Some("skew_ratio"));
     ax.line(&epochs, &series(|r| r.orbit_cv.min(1.05)), Some("orbit_cv"));
     ax.line(&epochs, &series(|r| r.disc_acc), Some("disc_acc"));
-    fig.save(&out.join("losses.png")).map_err(plot_err)?;
+    fig.save(&out.join("losses.png"))?;
 
     // Generators as heatmaps.
     let blocks = block_generators(model)?;
@@ -316,7 +312,7 @@ pub fn plots(
                 .range(-m, m)
                 .show_values(*d <= 6);
         }
-        fig.save(&out.join("generators.png")).map_err(plot_err)?;
+        fig.save(&out.join("generators.png"))?;
     }
 
     // Validation latents of each block's first copy with the group's orbits.
@@ -371,7 +367,7 @@ pub fn plots(
                 ax.line(&ox, &oy, None).color(color).dashed();
             }
         }
-        fig.save(&out.join("latent.png")).map_err(plot_err)?;
+        fig.save(&out.join("latent.png"))?;
     }
     Ok(())
 }
