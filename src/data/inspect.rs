@@ -187,5 +187,5 @@ pub fn overview_png(ds: &Dataset, out: &Path) -> Result<()> {
             fig
         }
     };
-    fig.save(out).map_err(|e| data_err!("{e}"))
+    fig.save(out)
 }

@@ -2,7 +2,7 @@
 //! predicted trajectories, long format) and PNGs (error curves, phase portraits, frame grids).
 
 use super::Results;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plot::{Colormap, Figure, PALETTE};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -10,10 +10,6 @@ use std::path::Path;
 
 /// Observations of at most this many values get their components in `forecast.csv`.
 const CSV_COMPONENTS: usize = 16;
-
-fn plot_err(e: crate::plot::PlotError) -> Error {
-    data_err!("{e}")
-}
 
 /// The `forecast.json` document.
 pub fn to_json(r: &Results, threshold: f64) -> Value {
@@ -134,7 +130,7 @@ fn errors_png(r: &Results, threshold: f64, out: &Path) -> Result<String> {
         .dashed();
     }
     let name = "errors.png";
-    fig.save(&out.join(name)).map_err(plot_err)?;
+    fig.save(&out.join(name))?;
     Ok(name.into())
 }
 
@@ -183,7 +179,7 @@ fn phase_png(r: &Results, out: &Path) -> Result<String> {
         }
     }
     let name = "phase.png";
-    fig.save(&out.join(name)).map_err(plot_err)?;
+    fig.save(&out.join(name))?;
     Ok(name.into())
 }
 
@@ -214,6 +210,6 @@ fn frames_png(r: &Results, out: &Path) -> Result<String> {
         }
     }
     let name = "frames.png";
-    fig.save(&out.join(name)).map_err(plot_err)?;
+    fig.save(&out.join(name))?;
     Ok(name.into())
 }

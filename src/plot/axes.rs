@@ -1,9 +1,15 @@
-//! Line and scatter plots with automatic ticks, log scales, legends and equal aspect.
+//! Line and scatter panels: a plotters chart with our ticks, log scales, legend and equal aspect.
 
-use super::canvas::{clip_segment, Align, Canvas, Mask, Rect};
-use super::font;
+use std::ops::Range;
+
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::prelude::*;
+use plotters::style::text_anchor::HPos;
+use plotters::style::Color as _;
+
 use super::ticks::{self, Ticks, HUGE};
-use super::{Color, Theme, FRAME, GRID, INK, PALETTE, WHITE};
+use super::{draw_text, draw_text_up, fit, markup, rgb, text_width, truncate};
+use super::{Area, Color, DrawResult, Theme, CAP, FRAME, GRID, GRID_MINOR, INK, PALETTE, WHITE};
 
 /// Stroke pattern of a line series.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,18 +72,6 @@ fn to_f64<T: Copy + Into<f64>>(v: &[T]) -> Vec<f64> {
     v.iter().map(|&x| x.into()).collect()
 }
 
-/// Maps axis coordinate `t` in `lim` onto the pixel interval `[p0, p1]`.
-pub(super) fn to_px(t: f64, lim: (f64, f64), p0: f64, p1: f64) -> f64 {
-    let f = (t - lim.0) / (lim.1 - lim.0);
-    (p0 + f * (p1 - p0)).clamp(-1e15, 1e15)
-}
-
-/// Inverse of [`to_px`].
-#[cfg(test)]
-fn from_px(p: f64, lim: (f64, f64), p0: f64, p1: f64) -> f64 {
-    lim.0 + (p - p0) / (p1 - p0) * (lim.1 - lim.0)
-}
-
 /// Converts a data value to axis units (log10 on log axes); `None` when not drawable.
 fn transform(v: f64, log: bool) -> Option<f64> {
     if !v.is_finite() {
@@ -98,9 +92,9 @@ fn axis_ticks(lim: (f64, f64), log: bool) -> Ticks {
     }
 }
 
-/// Expands one of the ranges so one data unit spans equal pixels on both axes.
-fn equalize(x: (f64, f64), y: (f64, f64), plot: Rect) -> ((f64, f64), (f64, f64)) {
-    let (w, h) = (plot.w.max(1) as f64, plot.h.max(1) as f64);
+/// Expands one of the ranges so one data unit spans equal pixels on a `w × h` plot.
+fn equalize(x: (f64, f64), y: (f64, f64), (w, h): (i32, i32)) -> ((f64, f64), (f64, f64)) {
+    let (w, h) = (f64::from(w.max(1)), f64::from(h.max(1)));
     let ux = (x.1 - x.0) / w;
     let uy = (y.1 - y.0) / h;
     if !(ux.is_finite() && uy.is_finite()) {
@@ -115,67 +109,207 @@ fn equalize(x: (f64, f64), y: (f64, f64), plot: Rect) -> ((f64, f64), (f64, f64)
     }
 }
 
-/// Reduces a dense polyline (in pixels) to at most four points per run of points
-/// sharing a pixel column: first, lowest, highest, last, in their original order.
-/// The drawn shape is unchanged to within a pixel.
-fn decimate(pts: &[Option<(f64, f64)>]) -> Vec<Option<(f64, f64)>> {
-    let mut out = Vec::new();
-    // Indices of first, min-y, max-y and last point of the current column run.
-    let mut run: Option<(f64, [usize; 4])> = None;
-    let flush = |run: &mut Option<(f64, [usize; 4])>, out: &mut Vec<Option<(f64, f64)>>| {
-        if let Some((_, mut idx)) = run.take() {
-            idx.sort_unstable();
-            let mut last = usize::MAX;
-            for i in idx {
-                if i != last {
-                    out.push(pts[i]);
-                    last = i;
-                }
+type Pt = (f64, f64);
+
+/// Clips the segment `a`–`b` to the box `lo..=hi` (Liang–Barsky).
+fn clip(a: Pt, b: Pt, lo: Pt, hi: Pt) -> Option<(Pt, Pt)> {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a.0 - lo.0),
+        (dx, hi.0 - a.0),
+        (-dy, a.1 - lo.1),
+        (dy, hi.1 - a.1),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
             }
-        }
-    };
-    for (i, p) in pts.iter().enumerate() {
-        let Some((x, y)) = *p else {
-            flush(&mut run, &mut out);
-            out.push(None);
-            continue;
-        };
-        let col = x.floor();
-        match &mut run {
-            Some((c, idx)) if *c == col => {
-                let y_of = |k: usize| pts[k].map_or(f64::NAN, |q| q.1);
-                if y < y_of(idx[1]) {
-                    idx[1] = i;
-                }
-                if y > y_of(idx[2]) {
-                    idx[2] = i;
-                }
-                idx[3] = i;
-            }
-            _ => {
-                flush(&mut run, &mut out);
-                run = Some((col, [i; 4]));
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
             }
         }
     }
-    flush(&mut run, &mut out);
-    out
+    if t0 > t1 {
+        return None;
+    }
+    let at = |t: f64| {
+        if t == 0.0 {
+            a
+        } else if t == 1.0 {
+            b
+        } else {
+            (a.0 + t * dx, a.1 + t * dy)
+        }
+    };
+    Some((at(t0), at(t1)))
 }
 
-/// Resolved geometry of an axes panel.
-struct Geometry {
-    plot: Rect,
+/// The visible pieces of a polyline inside `lo..=hi`; missing points break it.
+fn visible_runs(pts: &[Option<Pt>], lo: Pt, hi: Pt) -> Vec<Vec<Pt>> {
+    let mut runs = Vec::new();
+    let mut cur: Vec<Pt> = Vec::new();
+    for w in pts.windows(2) {
+        let seg = match (w[0], w[1]) {
+            (Some(a), Some(b)) => clip(a, b, lo, hi).map(|s| (s, b)),
+            _ => None,
+        };
+        match seg {
+            Some(((p, q), b)) => {
+                if cur.last() != Some(&p) {
+                    if cur.len() > 1 {
+                        runs.push(std::mem::take(&mut cur));
+                    }
+                    cur.clear();
+                    cur.push(p);
+                }
+                cur.push(q);
+                if q != b && cur.len() > 1 {
+                    runs.push(std::mem::take(&mut cur));
+                }
+            }
+            None => {
+                if cur.len() > 1 {
+                    runs.push(std::mem::take(&mut cur));
+                }
+                cur.clear();
+            }
+        }
+    }
+    if cur.len() > 1 {
+        runs.push(cur);
+    }
+    runs
+}
+
+/// An axis in axis units (log10 on log axes) with our ticks: major ticks are labelled and
+/// gridded, minor ones (log axes) get light grid lines.
+struct AxisRange {
+    lo: f64,
+    hi: f64,
+    major: Vec<f64>,
+    minor: Vec<f64>,
+}
+
+impl AxisRange {
+    fn new(lim: (f64, f64), t: &Ticks) -> Self {
+        AxisRange {
+            lo: lim.0,
+            hi: lim.1,
+            major: t.pos.clone(),
+            minor: t.minor.clone(),
+        }
+    }
+}
+
+impl Ranged for AxisRange {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let t = (v - self.lo) / (self.hi - self.lo);
+        let px = (f64::from(limit.1 - limit.0) * t + 1e-3).floor();
+        limit.0 + px.clamp(-1e6, 1e6) as i32
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.minor.clone()
+        } else {
+            self.major.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// Left padding of a panel, before the y label.
+const PAD: i32 = 6;
+/// Tick mark length.
+const TICK: i32 = 4;
+/// Gap from the plot frame to the tick labels.
+const LABEL_DIST: i32 = 2 * TICK;
+/// Gap from the tick labels to the x label.
+const XLABEL_GAP: i32 = 7;
+/// Inner margin of the legend box.
+const LEGEND_MARGIN: i32 = 5;
+/// Gap between the legend box and the plot frame.
+const LEGEND_INSET: i32 = 5;
+/// Gap between a legend sample and its label.
+const LEGEND_GAP: i32 = 6;
+
+/// Where the plot rectangle sits in a panel, and the axes' ranges and ticks.
+struct Layout {
+    /// Width of the y tick-label area (including the y label).
+    y_area: i32,
+    top: i32,
+    /// Height of the x tick-label area (including the x label).
+    x_area: i32,
+    right: i32,
+    bottom: i32,
     xlim: (f64, f64),
     ylim: (f64, f64),
     xt: Ticks,
     yt: Ticks,
 }
 
-const TICK_LEN: i64 = 4;
+impl Layout {
+    /// Plot rectangle size in a `w × h` panel.
+    fn plot(&self, (w, h): (i32, i32)) -> (i32, i32) {
+        (
+            w - PAD - self.y_area - self.right,
+            h - self.top - self.x_area - self.bottom,
+        )
+    }
 
-/// Gap between tick marks and tick labels for text scale `t`.
-fn tick_gap(t: i64) -> i64 {
-    1 + 2 * t
+    fn same_rect(&self, o: &Layout) -> bool {
+        (self.y_area, self.top, self.x_area, self.right) == (o.y_area, o.top, o.x_area, o.right)
+    }
+}
+
+/// Labels of `t`, every `k`-th kept (the rest blank) so that neighbours do not collide on an
+/// axis `len` pixels long (`along_x`: labels side by side, else stacked one above the other).
+fn thinned_labels(t: &Ticks, lim: (f64, f64), len: i32, size: f64, along_x: bool) -> Vec<String> {
+    let centres: Vec<f64> = t
+        .pos
+        .iter()
+        .map(|&v| (v - lim.0) / (lim.1 - lim.0) * f64::from(len))
+        .collect();
+    let sizes: Vec<i64> = t
+        .labels
+        .iter()
+        .map(|l| {
+            if along_x {
+                i64::from(text_width(l, size))
+            } else {
+                (size * CAP).round() as i64
+            }
+        })
+        .collect();
+    let gap = if along_x { 10.0 } else { 6.0 };
+    let stride = ticks::label_stride(&centres, &sizes, gap);
+    t.labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i % stride == 0 {
+                l.clone()
+            } else {
+                String::new()
+            }
+        })
+        .collect()
+}
+
+/// `c` moved so that `c ± half` stays within `lo..=hi` where possible.
+fn keep_inside(c: i32, half: i32, lo: i32, hi: i32) -> i32 {
+    c.min(hi - half).max(lo + half)
 }
 
 impl Axes {
@@ -198,19 +332,19 @@ impl Axes {
 
     /// Sets the panel title.
     pub fn title(&mut self, t: &str) -> &mut Self {
-        self.title = t.to_string();
+        self.title = markup(t);
         self
     }
 
     /// Sets the x-axis label.
     pub fn xlabel(&mut self, t: &str) -> &mut Self {
-        self.xlabel = t.to_string();
+        self.xlabel = markup(t);
         self
     }
 
     /// Sets the y-axis label.
     pub fn ylabel(&mut self, t: &str) -> &mut Self {
-        self.ylabel = t.to_string();
+        self.ylabel = markup(t);
         self
     }
 
@@ -265,7 +399,7 @@ impl Axes {
         self.series.push(Series {
             xs: to_f64(&xs[..n]),
             ys: to_f64(&ys[..n]),
-            label: label.filter(|l| !l.is_empty()).map(str::to_string),
+            label: label.filter(|l| !l.is_empty()).map(markup),
             kind,
             color: None,
             style: LineStyle::Solid,
@@ -363,7 +497,7 @@ impl Axes {
     }
 
     /// Series points in axis units; `None` marks a skipped point.
-    fn transformed(&self) -> Vec<Vec<Option<(f64, f64)>>> {
+    fn transformed(&self) -> Vec<Vec<Option<Pt>>> {
         self.series
             .iter()
             .map(|s| {
@@ -375,7 +509,7 @@ impl Axes {
             .collect()
     }
 
-    fn limits(&self, pts: &[Vec<Option<(f64, f64)>>]) -> ((f64, f64), (f64, f64)) {
+    fn limits(&self, pts: &[Vec<Option<Pt>>]) -> ((f64, f64), (f64, f64)) {
         let mut ext: Option<(f64, f64, f64, f64)> = None;
         for &(x, y) in pts.iter().flatten().flatten() {
             ext = Some(match ext {
@@ -398,342 +532,438 @@ impl Axes {
         (xl, yl)
     }
 
-    /// Plot rectangle left after reserving room for title, labels and tick labels.
-    fn plot_rect(&self, area: Rect, th: &Theme, xt: &Ticks, yt: &Ticks) -> Rect {
-        let t = i64::from(th.text);
-        let ch = font::CAP * t;
+    fn margins(&self, th: &Theme, xlim: (f64, f64), ylim: (f64, f64)) -> Layout {
+        let t = th.text;
+        let xt = axis_ticks(xlim, self.log_x);
+        let yt = axis_ticks(ylim, self.log_y);
         let top = if self.title.is_empty() {
             12
         } else {
-            8 + font::CAP * i64::from(th.title) + 10
+            8 + (th.title * 0.95).round() as i32 + 8
         };
+        let label_h = (t * 0.85).round() as i32;
         let ytick_w = yt
             .labels
             .iter()
-            .map(|l| font::text_width(l, th.text))
+            .map(|l| text_width(l, t))
             .max()
             .unwrap_or(0);
         let ylabel_w = if self.ylabel.is_empty() {
             0
         } else {
-            font::CELL_H * t + 6
+            label_h + 8
         };
-        let left = 6 + ylabel_w + ytick_w + tick_gap(t) + TICK_LEN + 1;
         let xlabel_h = if self.xlabel.is_empty() {
             0
         } else {
-            6 + font::CELL_H * t
+            XLABEL_GAP + label_h
         };
-        let bottom = 1 + TICK_LEN + tick_gap(t) + ch + xlabel_h + 8;
-        let last_w = xt.labels.last().map_or(0, |l| font::text_width(l, th.text));
-        let right = (last_w / 2 + 10).max(16);
-        Rect::new(
-            area.x + left,
-            area.y + top,
-            area.w - left - right,
-            area.h - top - bottom,
-        )
+        let last_w = xt.labels.last().map_or(0, |l| text_width(l, t));
+        Layout {
+            y_area: ylabel_w + ytick_w + LABEL_DIST + 1,
+            top,
+            x_area: LABEL_DIST + (t * CAP).round() as i32 + xlabel_h + 3,
+            right: (last_w / 2 + 6).max(14),
+            bottom: 8,
+            xlim,
+            ylim,
+            xt,
+            yt,
+        }
     }
 
-    fn geometry(&self, area: Rect, th: &Theme, pts: &[Vec<Option<(f64, f64)>>]) -> Geometry {
+    /// Limits, ticks and margins; with equal aspect, iterated until the plot size settles.
+    fn layout(&self, size: (i32, i32), th: &Theme, pts: &[Vec<Option<Pt>>]) -> Layout {
         let (bx, by) = self.limits(pts);
-        let equal = self.equal && !self.log_x && !self.log_y;
-        let mut plot = self.plot_rect(
-            area,
-            th,
-            &axis_ticks(bx, self.log_x),
-            &axis_ticks(by, self.log_y),
-        );
-        let (mut xl, mut yl) = (bx, by);
+        let mut lay = self.margins(th, bx, by);
+        if !(self.equal && !self.log_x && !self.log_y) {
+            return lay;
+        }
         for _ in 0..4 {
-            if equal {
-                (xl, yl) = equalize(bx, by, plot);
+            let (xl, yl) = equalize(bx, by, lay.plot(size));
+            let next = self.margins(th, xl, yl);
+            if next.same_rect(&lay) {
+                return next;
             }
-            let xt = axis_ticks(xl, self.log_x);
-            let yt = axis_ticks(yl, self.log_y);
-            let next = self.plot_rect(area, th, &xt, &yt);
-            if next == plot {
-                return Geometry {
-                    plot,
-                    xlim: xl,
-                    ylim: yl,
-                    xt,
-                    yt,
-                };
-            }
-            plot = next;
+            lay = next;
         }
-        if equal {
-            (xl, yl) = equalize(bx, by, plot);
-        }
-        Geometry {
-            plot,
-            xlim: xl,
-            ylim: yl,
+        let (xl, yl) = equalize(bx, by, lay.plot(size));
+        Layout {
             xt: axis_ticks(xl, self.log_x),
             yt: axis_ticks(yl, self.log_y),
+            xlim: xl,
+            ylim: yl,
+            ..lay
         }
+    }
+
+    /// Labelled series that fit in the legend of a `pw × ph` plot, with their labels
+    /// shortened to fit its width.
+    fn legend_entries(&self, (pw, ph): (i32, i32), t: f64) -> Vec<(usize, String)> {
+        if !self.legend {
+            return Vec::new();
+        }
+        let max_w = pw - 2 * LEGEND_INSET - 2 * LEGEND_MARGIN - legend_sample(t) - LEGEND_GAP;
+        let rows = (ph - 2 * LEGEND_INSET - 2 * LEGEND_MARGIN) / legend_row(t);
+        if max_w < 2 * t as i32 || rows < 1 {
+            return Vec::new();
+        }
+        self.series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((i, truncate(s.label.as_deref()?, t, max_w))))
+            .take(rows as usize)
+            .collect()
     }
 
     /// Draws the panel into `area`.
-    pub(super) fn render(&self, cv: &mut Canvas, area: Rect, th: &Theme) {
+    pub(super) fn draw(&self, area: &Area, th: &Theme) -> DrawResult {
+        let (w, h) = area.dim_in_pixel();
+        let size = (w as i32, h as i32);
+        let t = th.text;
         let pts = self.transformed();
-        let g = self.geometry(area, th, &pts);
-        let plot = g.plot;
-        self.draw_title(cv, area, plot, th);
-        if plot.w < 8 || plot.h < 8 {
-            return;
+        let lay = self.layout(size, th, &pts);
+        let (pw, ph) = lay.plot(size);
+        let (plot_x, plot_y) = (PAD + lay.y_area, lay.top);
+        if !self.title.is_empty() {
+            let (s, sz) = fit(&self.title, th.title, size.0 - 8);
+            let cx = keep_inside(plot_x + pw / 2, text_width(&s, sz) / 2, 4, size.0 - 4);
+            draw_text(area, &s, sz, INK, (cx, 8), HPos::Center)?;
         }
-        let (x0, x1) = (plot.x as f64, plot.right() as f64);
-        let (y0, y1) = (plot.bottom() as f64, plot.y as f64);
-        let px = |t: f64| to_px(t, g.xlim, x0, x1);
-        let py = |t: f64| to_px(t, g.ylim, y0, y1);
-        let col = |v: f64, lo: i64, hi: i64| (v.floor() as i64).clamp(lo, hi);
-
-        if self.grid {
-            for &t in &g.xt.pos {
-                let x = col(px(t), plot.x, plot.right());
-                cv.vline(x, plot.y, plot.bottom() - 1, GRID);
-            }
-            for &t in &g.yt.pos {
-                let y = col(py(t), plot.y - 1, plot.bottom());
-                cv.hline(plot.x, plot.right() - 1, y, GRID);
-            }
+        if pw < 8 || ph < 8 {
+            return Ok(());
         }
 
-        let pix: Vec<Vec<Option<(f64, f64)>>> = pts
+        let mut chart = ChartBuilder::on(area)
+            .margin_left(PAD)
+            .margin_right(lay.right)
+            .margin_top(lay.top)
+            .margin_bottom(lay.bottom)
+            .x_label_area_size(lay.x_area)
+            .y_label_area_size(lay.y_area)
+            .build_cartesian_2d(
+                AxisRange::new(lay.xlim, &lay.xt),
+                AxisRange::new(lay.ylim, &lay.yt),
+            )?;
+        // Grid, axis lines and tick marks come from plotters' mesh; the tick labels are drawn
+        // below with the panel's text layout.
+        let no_label = |_: &f64| String::new();
+        let mut mesh = chart.configure_mesh();
+        mesh.x_label_formatter(&no_label)
+            .y_label_formatter(&no_label)
+            .axis_style(rgb(FRAME))
+            .bold_line_style(rgb(GRID))
+            .light_line_style(rgb(GRID_MINOR))
+            .set_all_tick_mark_size(TICK);
+        if !self.grid {
+            mesh.disable_mesh();
+        }
+        mesh.draw()?;
+
+        // Series in plot pixels: the visible pieces of each line, or the visible markers.
+        let plot_area = chart.plotting_area().strip_coord_spec();
+        let origin = plot_area.get_base_pixel();
+        let to_px = |p: Pt| {
+            let (x, y) = chart.backend_coord(&p);
+            (x - origin.0, y - origin.1)
+        };
+        let (lo, hi) = ((lay.xlim.0, lay.ylim.0), (lay.xlim.1, lay.ylim.1));
+        let inside = |q: &&Pt| q.0 >= lo.0 && q.0 <= hi.0 && q.1 >= lo.1 && q.1 <= hi.1;
+        let px: Vec<Vec<Px>> = self
+            .series
             .iter()
-            .map(|s| s.iter().map(|p| p.map(|(x, y)| (px(x), py(y)))).collect())
-            .collect();
-        for (i, (s, p)) in self.series.iter().zip(&pix).enumerate() {
-            let mut m = Mask::new(plot);
-            match s.kind {
-                Kind::Line if p.len() > 4 * plot.w as usize => {
-                    m.polyline(&decimate(p), s.width, dash(s.style, s.width));
-                }
-                Kind::Line => m.polyline(p, s.width, dash(s.style, s.width)),
-                Kind::Scatter => {
-                    for &q in p.iter().flatten() {
-                        m.disc(q, s.marker);
-                    }
-                }
-            }
-            m.composite(cv, self.series_color(i), s.alpha);
-        }
-
-        cv.stroke_rect(
-            Rect::new(plot.x - 1, plot.y - 1, plot.w + 2, plot.h + 2),
-            FRAME,
-        );
-        self.draw_ticks(cv, &g, th, &px, &py);
-        self.draw_labels(cv, area, &g, th);
-        if self.legend {
-            self.draw_legend(cv, plot, th, &pix);
-        }
-    }
-
-    fn draw_title(&self, cv: &mut Canvas, area: Rect, plot: Rect, th: &Theme) {
-        if self.title.is_empty() {
-            return;
-        }
-        let (t, s) = font::fit(&self.title, th.title, area.w - 8);
-        let w = font::text_width(&t, s);
-        // Centre over the plot, shifted to stay inside the panel.
-        let cx = (plot.x + plot.w / 2).clamp(area.x + 4 + w / 2, area.right() - 4 - w / 2);
-        let y = area.y + 8 + (font::CAP * i64::from(th.title) - font::CAP * i64::from(s)) / 2;
-        cv.text(cx, y, &t, s, INK, Align::Center);
-    }
-
-    fn draw_ticks(
-        &self,
-        cv: &mut Canvas,
-        g: &Geometry,
-        th: &Theme,
-        px: &dyn Fn(f64) -> f64,
-        py: &dyn Fn(f64) -> f64,
-    ) {
-        let plot = g.plot;
-        let ch = font::CAP * i64::from(th.text);
-        let col = |v: f64, lo: i64, hi: i64| (v.floor() as i64).clamp(lo, hi);
-
-        for &t in &g.xt.minor {
-            let x = col(px(t), plot.x, plot.right());
-            cv.vline(x, plot.bottom() + 1, plot.bottom() + 2, FRAME);
-        }
-        for &t in &g.yt.minor {
-            let y = col(py(t), plot.y - 1, plot.bottom());
-            cv.hline(plot.x - 3, plot.x - 2, y, FRAME);
-        }
-
-        let xs: Vec<f64> = g.xt.pos.iter().map(|&t| px(t)).collect();
-        let widths: Vec<i64> =
-            g.xt.labels
-                .iter()
-                .map(|l| font::text_width(l, th.text))
-                .collect();
-        let stride = ticks::label_stride(&xs, &widths, 8.0);
-        for (i, (&x, label)) in xs.iter().zip(&g.xt.labels).enumerate() {
-            let x = col(x, plot.x, plot.right());
-            cv.vline(x, plot.bottom() + 1, plot.bottom() + TICK_LEN, FRAME);
-            if i % stride == 0 {
-                let y = plot.bottom() + 1 + TICK_LEN + tick_gap(i64::from(th.text));
-                cv.text(x, y, label, th.text, INK, Align::Center);
-            }
-        }
-
-        let ys: Vec<f64> = g.yt.pos.iter().map(|&t| py(t)).collect();
-        let heights = vec![ch; ys.len()];
-        let stride = ticks::label_stride(&ys, &heights, 4.0);
-        for (i, (&y, label)) in ys.iter().zip(&g.yt.labels).enumerate() {
-            let y = col(y, plot.y - 1, plot.bottom());
-            cv.hline(plot.x - 1 - TICK_LEN, plot.x - 2, y, FRAME);
-            if i % stride == 0 {
-                let x = plot.x - 1 - TICK_LEN - tick_gap(i64::from(th.text));
-                cv.text(x, y - ch / 2, label, th.text, INK, Align::Right);
-            }
-        }
-    }
-
-    fn draw_labels(&self, cv: &mut Canvas, area: Rect, g: &Geometry, th: &Theme) {
-        let plot = g.plot;
-        let t = i64::from(th.text);
-        if !self.xlabel.is_empty() {
-            let (s, sc) = font::fit(&self.xlabel, th.text, area.w - 8);
-            let w = font::text_width(&s, sc);
-            let cx = (plot.x + plot.w / 2).clamp(area.x + 4 + w / 2, area.right() - 4 - w / 2);
-            let y = plot.bottom() + 1 + TICK_LEN + tick_gap(t) + font::CAP * t + 6;
-            cv.text(cx, y, &s, sc, INK, Align::Center);
-        }
-        if !self.ylabel.is_empty() {
-            let (s, sc) = font::fit(&self.ylabel, th.text, area.h - 8);
-            let w = font::text_width(&s, sc);
-            let cy = (plot.y + plot.h / 2).clamp(area.y + 4 + w / 2, area.bottom() - 4 - w / 2);
-            cv.text_vertical(area.x + 6, cy, &s, sc, INK);
-        }
-    }
-
-    fn draw_legend(
-        &self,
-        cv: &mut Canvas,
-        plot: Rect,
-        th: &Theme,
-        pix: &[Vec<Option<(f64, f64)>>],
-    ) {
-        let t = i64::from(th.text);
-        let entries: Vec<usize> = (0..self.series.len())
-            .filter(|&i| self.series[i].label.is_some())
-            .collect();
-        if entries.is_empty() {
-            return;
-        }
-        let pad = 5;
-        let sw = 18 + 6 * (t - 1);
-        let row_h = font::CELL_H * t + 3;
-        let max_label = (plot.w - 16 - 2 * pad - sw - 5).max(0);
-        let rows_fit = ((plot.h - 12 - 2 * pad) / row_h).max(0) as usize;
-        let labels: Vec<(usize, String, u32)> = entries
-            .iter()
-            .take(rows_fit)
-            .map(|&i| {
-                let l = self.series[i].label.as_deref().unwrap_or("");
-                let (s, sc) = font::fit(l, th.text, max_label);
-                (i, s, sc)
+            .zip(&pts)
+            .map(|(s, p)| match s.kind {
+                Kind::Line => visible_runs(p, lo, hi)
+                    .into_iter()
+                    .map(|r| thin(r.into_iter().map(to_px)))
+                    .collect(),
+                Kind::Scatter => vec![p
+                    .iter()
+                    .flatten()
+                    .filter(inside)
+                    .map(|&q| to_px(q))
+                    .collect()],
             })
             .collect();
-        if labels.is_empty() {
-            return;
+        for (i, (s, runs)) in self.series.iter().zip(&px).enumerate() {
+            let color = rgb(self.series_color(i)).mix(f64::from(s.alpha));
+            for run in runs {
+                draw_series(&plot_area, s, run, color)?;
+            }
         }
-        let text_w = labels
+
+        // The frame around the plot, over plotters' left and bottom axis lines. (It is drawn
+        // on the panel: plotters clamps coordinates to the area drawn on.)
+        let frame = [(plot_x - 1, plot_y - 1), (plot_x + pw, plot_y + ph)];
+        area.draw(&Rectangle::new(frame, rgb(FRAME)))?;
+
+        let base = area.get_base_pixel();
+        let to_panel = |v: Pt| {
+            let (x, y) = chart.backend_coord(&v);
+            (x - base.0, y - base.1)
+        };
+        let cap = (CAP * t).round() as i32;
+        let xlabels = thinned_labels(&lay.xt, lay.xlim, pw, t, true);
+        for (&v, l) in lay.xt.pos.iter().zip(&xlabels) {
+            let x = to_panel((v, lay.ylim.0)).0;
+            draw_text(area, l, t, INK, (x, plot_y + ph + LABEL_DIST), HPos::Center)?;
+        }
+        let ylabels = thinned_labels(&lay.yt, lay.ylim, ph, t, false);
+        for (&v, l) in lay.yt.pos.iter().zip(&ylabels) {
+            let at = (plot_x - LABEL_DIST, to_panel((lay.xlim.0, v)).1 - cap / 2);
+            draw_text(area, l, t, INK, at, HPos::Right)?;
+        }
+
+        let entries = self.legend_entries((pw, ph), t);
+        if !entries.is_empty() {
+            self.draw_legend(&plot_area, (pw, ph), &px, &entries, t)?;
+        }
+
+        if !self.xlabel.is_empty() {
+            let (s, sz) = fit(&self.xlabel, t, size.0 - 8);
+            let cx = keep_inside(plot_x + pw / 2, text_width(&s, sz) / 2, 4, size.0 - 4);
+            let y = plot_y + ph + LABEL_DIST + cap + XLABEL_GAP;
+            draw_text(area, &s, sz, INK, (cx, y), HPos::Center)?;
+        }
+        if !self.ylabel.is_empty() {
+            let (s, sz) = fit(&self.ylabel, t, size.1 - 8);
+            let cy = keep_inside(plot_y + ph / 2, text_width(&s, sz) / 2, 4, size.1 - 4);
+            draw_text_up(area, &s, sz, (PAD, cy))?;
+        }
+        Ok(())
+    }
+
+    /// Draws the legend box in the corner of the `pw × ph` plot where it hides the least of
+    /// the series `px` (plot pixels; first choice upper right).
+    fn draw_legend(
+        &self,
+        plot: &Area,
+        (pw, ph): (i32, i32),
+        px: &[Vec<Px>],
+        entries: &[(usize, String)],
+        t: f64,
+    ) -> DrawResult {
+        let text_w = entries
             .iter()
-            .map(|(_, s, sc)| font::text_width(s, *sc))
+            .map(|e| text_width(&e.1, t))
             .max()
             .unwrap_or(0);
-        let bw = pad + sw + 5 + text_w + pad + 1;
-        let bh = pad + labels.len() as i64 * row_h + pad - 3;
-        let inset = 6;
-        let candidates = [
-            (plot.right() - inset - bw, plot.y + inset),
-            (plot.x + inset, plot.y + inset),
-            (plot.right() - inset - bw, plot.bottom() - inset - bh),
-            (plot.x + inset, plot.bottom() - inset - bh),
+        let sample = legend_sample(t);
+        let row = legend_row(t);
+        let bw = 2 * LEGEND_MARGIN + sample + LEGEND_GAP + text_w;
+        let bh = 2 * LEGEND_MARGIN + row * entries.len() as i32;
+        let corners = [
+            (pw - LEGEND_INSET - bw, LEGEND_INSET),
+            (LEGEND_INSET, LEGEND_INSET),
+            (pw - LEGEND_INSET - bw, ph - LEGEND_INSET - bh),
+            (LEGEND_INSET, ph - LEGEND_INSET - bh),
         ];
-        let score = |bx: i64, by: i64| -> usize {
-            let lo = (bx as f64 - 2.0, by as f64 - 2.0);
-            let hi = ((bx + bw) as f64 + 2.0, (by + bh) as f64 + 2.0);
-            let mut n = 0;
-            for (s, p) in self.series.iter().zip(pix) {
-                let mut prev: Option<(f64, f64)> = None;
-                for q in p {
-                    if let Some(q) = *q {
-                        let inside = q.0 >= lo.0 && q.0 <= hi.0 && q.1 >= lo.1 && q.1 <= hi.1;
-                        let crosses = s.kind == Kind::Line
-                            && prev.is_some_and(|a| clip_segment(a, q, lo, hi).is_some());
-                        n += usize::from(inside || crosses);
+        // Ink under a box: the length of line inside it plus a marker's width per point.
+        let hidden = |(bx, by): (i32, i32)| -> i64 {
+            let lo = (f64::from(bx - 2), f64::from(by - 2));
+            let hi = (f64::from(bx + bw + 2), f64::from(by + bh + 2));
+            let f = |p: (i32, i32)| (f64::from(p.0), f64::from(p.1));
+            let mut ink = 0.0;
+            for (s, runs) in self.series.iter().zip(px) {
+                for run in runs {
+                    match s.kind {
+                        Kind::Line => {
+                            for w in run.windows(2) {
+                                if let Some((a, b)) = clip(f(w[0]), f(w[1]), lo, hi) {
+                                    ink += (b.0 - a.0).hypot(b.1 - a.1) * s.width;
+                                }
+                            }
+                        }
+                        Kind::Scatter => {
+                            let n = run.iter().filter(|&&p| clip(f(p), f(p), lo, hi).is_some());
+                            ink += n.count() as f64 * (2.0 * s.marker + 1.0).powi(2);
+                        }
                     }
-                    prev = *q;
                 }
             }
-            n
+            ink.round() as i64
         };
-        let (bx, by) = candidates
+        let (bx, by) = corners
             .iter()
             .enumerate()
-            .min_by_key(|(i, &(x, y))| (score(x, y), *i))
-            .map_or(candidates[0], |(_, &c)| c);
-        let bx_rect = Rect::new(bx, by, bw, bh);
-        cv.blend_rect(bx_rect, WHITE, 0.85);
-        cv.stroke_rect(bx_rect, [170, 170, 170]);
-        for (k, (i, label, sc)) in labels.iter().enumerate() {
+            .min_by_key(|(i, &c)| (hidden(c), *i))
+            .map_or(corners[0], |(_, &c)| c);
+        let frame = [(bx, by), (bx + bw, by + bh)];
+        plot.draw(&Rectangle::new(frame, rgb(WHITE).mix(0.85).filled()))?;
+        plot.draw(&Rectangle::new(frame, rgb([170, 170, 170])))?;
+        let cap = (CAP * t).round() as i32;
+        for (k, (i, label)) in entries.iter().enumerate() {
             let s = &self.series[*i];
-            let top = by + pad + k as i64 * row_h;
-            let mid = top as f64 + (font::CAP * t) as f64 / 2.0;
-            let x0 = (bx + pad) as f64;
-            let mut m = Mask::new(bx_rect);
-            match s.kind {
-                Kind::Line => m.polyline(
-                    &[Some((x0, mid)), Some((x0 + sw as f64, mid))],
-                    s.width,
-                    dash(s.style, s.width),
-                ),
-                Kind::Scatter => m.disc((x0 + sw as f64 / 2.0, mid), s.marker.max(2.5)),
+            let color = rgb(self.series_color(*i)).mix(f64::from(s.alpha.max(0.3)));
+            let (x, y) = (
+                bx + LEGEND_MARGIN,
+                by + LEGEND_MARGIN + row * k as i32 + row / 2,
+            );
+            let run = match s.kind {
+                Kind::Line => vec![(x, y), (x + sample, y)],
+                Kind::Scatter => vec![(x + sample / 2, y)],
+            };
+            let sample_series = Series {
+                marker: s.marker.max(2.5),
+                ..s.clone()
+            };
+            draw_series(plot, &sample_series, &run, color)?;
+            let at = (x + sample + LEGEND_GAP, y - cap / 2);
+            draw_text(plot, label, t, INK, at, HPos::Left)?;
+        }
+        Ok(())
+    }
+}
+
+/// A polyline or a set of markers in pixels.
+type Px = Vec<(i32, i32)>;
+
+/// Draws one visible piece of series `s` (pixel coordinates in `area`) in `color`.
+fn draw_series(area: &Area, s: &Series, run: &[(i32, i32)], color: RGBAColor) -> DrawResult {
+    match (s.kind, s.style) {
+        (Kind::Scatter, _) => {
+            let r = s.marker.round().max(1.0) as i32;
+            for &p in run {
+                area.draw(&Circle::new(p, r, color.filled()))?;
             }
-            m.composite(cv, self.series_color(*i), s.alpha.max(0.3));
-            let ty = top + (font::CAP * t - font::CAP * i64::from(*sc)) / 2;
-            cv.text(bx + pad + sw + 5, ty, label, *sc, INK, Align::Left);
+        }
+        (Kind::Line, LineStyle::Solid) => stroke(area, run, s.width, color)?,
+        (Kind::Line, LineStyle::Dashed) => {
+            for piece in dashes(run, dash(s.style, s.width)) {
+                stroke(area, &piece, s.width, color)?;
+            }
+        }
+        (Kind::Line, LineStyle::Dotted) => {
+            let r = (s.width / 2.0).round().max(1.0) as i32;
+            for piece in dashes(run, dash(s.style, s.width)) {
+                area.draw(&Circle::new(piece[0], r, color.filled()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Strokes the polyline `run` about `width` pixels wide. Plotters smooths only 1-pixel lines
+/// (wider ones are filled as jagged polygons), so a wide line is drawn as several smooth
+/// 1-pixel strokes shifted by whole pixels.
+fn stroke(area: &Area, run: &[(i32, i32)], width: f64, color: RGBAColor) -> DrawResult {
+    for (dx, dy) in brush(width) {
+        for w in run.windows(2) {
+            // Left to right, top down: the bitmap backend drops horizontal lines drawn
+            // right to left (and translucent vertical ones drawn upwards).
+            let (a, b) = if w[0] <= w[1] {
+                (w[0], w[1])
+            } else {
+                (w[1], w[0])
+            };
+            let seg = vec![(a.0 + dx, a.1 + dy), (b.0 + dx, b.1 + dy)];
+            area.draw(&PathElement::new(seg, color))?;
+        }
+    }
+    Ok(())
+}
+
+/// The points of a pixel polyline at least about 2 px apart (and its last point): dense
+/// polylines become chords that plotters' anti-aliased lines draw smoothly, and faster.
+fn thin(run: impl Iterator<Item = (i32, i32)>) -> Px {
+    let mut out: Px = Vec::new();
+    let mut last = None;
+    for p in run {
+        match out.last() {
+            Some(&q) if (p.0 - q.0).pow(2) + (p.1 - q.1).pow(2) < 5 => last = Some(p),
+            _ => {
+                out.push(p);
+                last = None;
+            }
+        }
+    }
+    if let Some(p) = last {
+        out.push(p);
+    }
+    out
+}
+
+/// Pixel offsets of the 1-pixel strokes that make a line about `width` pixels wide.
+fn brush(width: f64) -> Vec<(i32, i32)> {
+    let k = width.round().max(1.0) as i32;
+    match k {
+        1 => vec![(0, 0)],
+        2 => vec![(0, 0), (1, 0), (0, 1)],
+        _ => {
+            let (c, r) = (f64::from(k - 1) / 2.0, f64::from(k) / 2.0);
+            (0..k)
+                .flat_map(|i| (0..k).map(move |j| (i, j)))
+                .filter(|&(i, j)| (f64::from(i) - c).hypot(f64::from(j) - c) <= r)
+                .map(|(i, j)| (i - (k - 1) / 2, j - (k - 1) / 2))
+                .collect()
         }
     }
 }
 
+/// The pieces of the polyline `run` drawn by a dash pattern of `on` pixels drawn and `off`
+/// pixels skipped, measured along the line.
+fn dashes(run: &[(i32, i32)], (on, off): (i32, i32)) -> Vec<Px> {
+    let (on, off) = (f64::from(on.max(1)), f64::from(off.max(1)));
+    let f = |p: (i32, i32)| (f64::from(p.0), f64::from(p.1));
+    let px = |p: Pt| (p.0.round() as i32, p.1.round() as i32);
+    let mut pieces = Vec::new();
+    let mut cur: Px = run.first().map(|&p| vec![p]).unwrap_or_default();
+    let (mut drawing, mut left) = (true, on);
+    for w in run.windows(2) {
+        let (mut a, b) = (f(w[0]), f(w[1]));
+        let mut d = (b.0 - a.0).hypot(b.1 - a.1);
+        while d >= left {
+            let t = left / d;
+            a = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
+            d -= left;
+            if drawing {
+                cur.push(px(a));
+                pieces.push(std::mem::take(&mut cur));
+            } else {
+                cur = vec![px(a)];
+            }
+            drawing = !drawing;
+            left = if drawing { on } else { off };
+        }
+        left -= d;
+        if drawing {
+            cur.push(w[1]);
+        }
+    }
+    if drawing && !cur.is_empty() {
+        pieces.push(cur);
+    }
+    for p in &mut pieces {
+        p.dedup();
+    }
+    pieces
+}
+
+/// Length of a legend's line or marker sample.
+fn legend_sample(t: f64) -> i32 {
+    (1.6 * t).round() as i32
+}
+
+/// Height of a legend row.
+fn legend_row(t: f64) -> i32 {
+    (1.35 * t).round() as i32
+}
+
 /// Dash pattern `(on, off)` in pixels for a style and line width.
-fn dash(style: LineStyle, width: f64) -> Option<(f64, f64)> {
+fn dash(style: LineStyle, width: f64) -> (i32, i32) {
     match style {
-        LineStyle::Solid => None,
-        LineStyle::Dashed => Some((5.0 + 2.0 * width, 2.0 + 2.0 * width)),
-        LineStyle::Dotted => Some((1.0, 1.5 + 1.5 * width)),
+        LineStyle::Solid | LineStyle::Dashed => (
+            (5.0 + 2.0 * width).round() as i32,
+            (3.0 + 2.0 * width).round() as i32,
+        ),
+        LineStyle::Dotted => (1, (2.0 + 1.5 * width).round() as i32),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pixel_mapping_round_trips() {
-        for lim in [(0.0, 1.0), (-3.5, 1e4), (-1e-9, 2e-9), (-1.1e300, 1.1e300)] {
-            for p0 in [10.0, 400.0] {
-                let p1 = 410.0 - p0;
-                for f in [0.0, 0.25, 0.5, 1.0] {
-                    let v = lim.0 + f * (lim.1 - lim.0);
-                    let p = to_px(v, lim, p0, p1);
-                    assert!((p - (p0 + f * (p1 - p0))).abs() < 1e-6);
-                    let back = from_px(p, lim, p0, p1);
-                    assert!((back - v).abs() <= 1e-9 * (lim.1 - lim.0), "{lim:?} {f}");
-                }
-            }
-        }
-        // Far outside the range the pixel coordinate is clamped but finite.
-        assert!(to_px(1e300, (0.0, 1e-300), 0.0, 100.0).is_finite());
-    }
 
     #[test]
     fn transform_skips_invalid() {
@@ -747,8 +977,7 @@ mod tests {
 
     #[test]
     fn equal_aspect_matches_units_per_pixel() {
-        let plot = Rect::new(0, 0, 300, 200);
-        let (x, y) = equalize((0.0, 1.0), (0.0, 1.0), plot);
+        let (x, y) = equalize((0.0, 1.0), (0.0, 1.0), (300, 200));
         let ux = (x.1 - x.0) / 300.0;
         let uy = (y.1 - y.0) / 200.0;
         assert!((ux - uy).abs() < 1e-12);
@@ -757,25 +986,78 @@ mod tests {
     }
 
     #[test]
-    fn decimation_keeps_extremes_and_breaks() {
-        let pts: Vec<Option<(f64, f64)>> = (0..100)
-            .map(|i| Some((10.0 + f64::from(i) * 0.001, f64::from((i + 3) % 7))))
-            .chain([None, Some((11.5, 3.0)), Some((12.5, 4.0))])
-            .collect();
-        let d = decimate(&pts);
-        assert_eq!(d.len(), 4 + 3);
-        assert_eq!(d[0], pts[0]);
-        assert_eq!(d[3], pts[99]);
-        let ys: Vec<f64> = d[..4].iter().map(|p| p.unwrap().1).collect();
-        assert!(ys.contains(&0.0) && ys.contains(&6.0));
-        assert_eq!(&d[4..], &pts[100..]);
+    fn clipping_keeps_visible_pieces() {
+        let (lo, hi) = ((0.0, 0.0), (1.0, 1.0));
+        assert_eq!(
+            clip((0.2, 0.2), (0.8, 0.8), lo, hi),
+            Some(((0.2, 0.2), (0.8, 0.8)))
+        );
+        assert_eq!(
+            clip((-1.0, 0.5), (2.0, 0.5), lo, hi),
+            Some(((0.0, 0.5), (1.0, 0.5)))
+        );
+        assert_eq!(clip((2.0, 2.0), (3.0, 3.0), lo, hi), None);
+        assert_eq!(
+            clip((-1.0, 2.0), (2.0, -1.0), lo, hi).map(|s| s.0),
+            Some((0.0, 1.0))
+        );
+        // In, out, back in, a gap, then two points: three runs.
+        let pts = [
+            Some((0.5, 0.5)),
+            Some((0.5, 2.0)),
+            Some((0.6, 0.5)),
+            Some((0.7, 0.5)),
+            None,
+            Some((0.1, 0.1)),
+            Some((0.2, 0.2)),
+        ];
+        let runs = visible_runs(&pts, lo, hi);
+        assert_eq!(runs.len(), 3, "{runs:?}");
+        assert_eq!(runs[0], vec![(0.5, 0.5), (0.5, 1.0)]);
+        assert_eq!(runs[1].last(), Some(&(0.7, 0.5)));
+        assert_eq!(runs[2], vec![(0.1, 0.1), (0.2, 0.2)]);
+    }
+
+    #[test]
+    fn dashes_follow_the_line() {
+        let run = [(0, 0), (20, 0), (20, 10)];
+        let d = dashes(&run, (5, 3));
+        assert_eq!(d[0], vec![(0, 0), (5, 0)]);
+        assert_eq!(d[1], vec![(8, 0), (13, 0)]);
+        // A dash turns the corner.
+        assert_eq!(d[2], vec![(16, 0), (20, 0), (20, 1)]);
+        let drawn: f64 = d
+            .iter()
+            .flat_map(|p| p.windows(2))
+            .map(|w| f64::from((w[1].0 - w[0].0).abs() + (w[1].1 - w[0].1).abs()))
+            .sum();
+        assert!((drawn - 5.0 * 30.0 / 8.0).abs() <= 3.0, "{drawn}");
+        assert!(dashes(&[], (5, 3)).is_empty());
+        assert_eq!(dashes(&[(1, 1)], (5, 3)), vec![vec![(1, 1)]]);
+    }
+
+    #[test]
+    fn thinning_keeps_ends_and_spacing() {
+        let run: Vec<(i32, i32)> = (0..10).map(|i| (i, 0)).collect();
+        assert_eq!(thin(run.into_iter()), vec![(0, 0), (3, 0), (6, 0), (9, 0)]);
+        assert_eq!(thin([(0, 0), (1, 0)].into_iter()), vec![(0, 0), (1, 0)]);
+        assert_eq!(thin([(4, 4), (4, 4)].into_iter()), vec![(4, 4), (4, 4)]);
+        assert!(thin(std::iter::empty()).is_empty());
+    }
+
+    #[test]
+    fn brush_widths() {
+        assert_eq!(brush(1.0), vec![(0, 0)]);
+        assert_eq!(brush(1.6).len(), 3);
+        assert_eq!(brush(3.0).len(), 9);
+        assert!(brush(f64::NAN).len() == 1);
     }
 
     #[test]
     fn styling_applies_to_last_series() {
         let mut ax = Axes::new();
         ax.color([1, 2, 3]); // no series yet: ignored
-        ax.line(&[0.0, 1.0], &[0.0, 1.0], Some("a"))
+        ax.line(&[0.0, 1.0], &[0.0, 1.0], Some("$\\theta$"))
             .scatter(&[0.0f32], &[1.0f32, 2.0], None)
             .color([9, 9, 9])
             .width(f64::NAN);
@@ -783,5 +1065,6 @@ mod tests {
         assert_eq!(ax.series_color(1), [9, 9, 9]);
         assert_eq!(ax.series[1].xs.len(), 1);
         assert_eq!(ax.series[1].width, 1.6);
+        assert_eq!(ax.series[0].label.as_deref(), Some("θ"));
     }
 }

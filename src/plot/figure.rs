@@ -1,15 +1,14 @@
-//! Figures: a grid of panels rendered to an image and saved as PNG.
+//! Figures: a grid of panels drawn with plotters and saved as PNG.
 
-use std::fs;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use image::{ImageEncoder, RgbImage};
+use plotters::prelude::{BitMapBackend, IntoDrawingArea};
+use plotters::style::text_anchor::HPos;
 
-use super::canvas::{Align, Canvas, Rect};
-use super::font;
-use super::{Axes, Colormap, Heatmap, ImagePanel, PlotError, Theme, INK, WHITE};
+use super::{draw_text, face, fit, markup, rgb, DrawResult, Theme, INK, WHITE};
+use super::{Axes, Colormap, Heatmap, ImagePanel};
+use crate::error::Result;
 
 /// Content of one figure cell.
 #[derive(Clone, Debug)]
@@ -51,7 +50,7 @@ impl Figure {
 
     /// Sets the figure title drawn above all panels.
     pub fn title(mut self, t: &str) -> Self {
-        self.title = t.to_string();
+        self.title = markup(t);
         self
     }
 
@@ -89,7 +88,7 @@ impl Figure {
         if self.title.is_empty() {
             0
         } else {
-            font::CAP as u32 * (self.text_scale + 1) + 12 + 6 * self.text_scale
+            (Theme::new(self.text_scale).figure * 1.2).round() as u32 + 14
         }
     }
 
@@ -207,84 +206,61 @@ impl Figure {
     /// Renders the figure to an RGB image of [`Figure::size`].
     pub fn render(&self) -> RgbImage {
         let (w, h) = self.size();
-        let mut cv = Canvas::new(w, h, WHITE);
-        let th = Theme::new(self.text_scale);
-        let title_h = i64::from(self.title_height());
-        if !self.title.is_empty() {
-            let (t, s) = font::fit(&self.title, th.title, i64::from(w) - 8);
-            let y = 10 + (font::CAP * i64::from(th.title) - font::CAP * i64::from(s)) / 2;
-            cv.text(i64::from(w) / 2, y, &t, s, INK, Align::Center);
+        let mut buf = vec![255u8; w as usize * h as usize * 3];
+        if let Err(e) = self.draw(&mut buf, (w, h)) {
+            tracing::warn!("plot: {e}");
         }
-        let (pw, ph) = (i64::from(self.panel_w), i64::from(self.panel_h));
-        for (i, p) in self.panels.iter().enumerate() {
-            let (r, c) = ((i / self.cols) as i64, (i % self.cols) as i64);
-            let area = Rect::new(c * pw, title_h + r * ph, pw, ph);
-            match p {
-                Panel::Axes(a) => a.render(&mut cv, area, &th),
-                Panel::Heatmap(hm) => hm.render(&mut cv, area, &th),
-                Panel::Image(im) => im.render(&mut cv, area, &th),
+        RgbImage::from_raw(w, h, buf).expect("the buffer has the figure's size")
+    }
+
+    fn draw(&self, buf: &mut [u8], (w, h): (u32, u32)) -> DrawResult {
+        face(); // registers the font with plotters
+        let root = BitMapBackend::with_buffer(buf, (w, h)).into_drawing_area();
+        root.fill(&rgb(WHITE))?;
+        let th = Theme::new(self.text_scale);
+        let (top, grid) = root.split_vertically(self.title_height());
+        if !self.title.is_empty() {
+            let (t, s) = fit(&self.title, th.figure, w as i32 - 12);
+            draw_text(&top, &t, s, INK, (w as i32 / 2, 12), HPos::Center)?;
+        }
+        for (p, area) in self
+            .panels
+            .iter()
+            .zip(grid.split_evenly((self.rows, self.cols)))
+        {
+            let r = match p {
+                Panel::Axes(a) => a.draw(&area, &th),
+                Panel::Heatmap(hm) => hm.draw(&area, &th),
+                Panel::Image(im) => im.draw(&area, &th),
+            };
+            if let Err(e) = r {
+                tracing::warn!("plot panel: {e}");
             }
         }
-        cv.into_image()
+        root.present()
     }
 
-    /// Renders and writes a PNG to `path` atomically: the data goes to a temporary file in
-    /// the same folder, which is then renamed over `path` (and removed on failure).
-    pub fn save(&self, path: &Path) -> Result<(), PlotError> {
+    /// Renders and writes a PNG to `path` atomically (see [`crate::io::write_atomic`]).
+    pub fn save(&self, path: &Path) -> Result<()> {
         let img = self.render();
-        write_png_atomic(&img, path)
-    }
-}
-
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn temp_path(path: &Path) -> Result<PathBuf, PlotError> {
-    let name = path.file_name().ok_or_else(|| PlotError::InvalidPath {
-        path: path.to_path_buf(),
-    })?;
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
-    Ok(path.with_file_name(tmp_name))
-}
-
-/// Writes `img` as PNG to `path` through a temporary file and a rename.
-pub(super) fn write_png_atomic(img: &RgbImage, path: &Path) -> Result<(), PlotError> {
-    let tmp = temp_path(path)?;
-    let io_err = |source| PlotError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let result = (|| {
-        let file = fs::File::create(&tmp).map_err(io_err)?;
-        let mut out = BufWriter::new(file);
-        image::codecs::png::PngEncoder::new(&mut out)
+        let mut png = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut png)
             .write_image(
                 img.as_raw(),
                 img.width(),
                 img.height(),
                 image::ExtendedColorType::Rgb8,
             )
-            .map_err(|source| PlotError::Encode {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        out.flush().map_err(io_err)?;
-        let file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
-        file.sync_all().map_err(io_err)?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(io_err)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+            .map_err(|e| data_err!("{}: cannot encode the plot as PNG: {e}", path.display()))?;
+        crate::io::write_atomic(path, &png)
     }
-    result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::path::PathBuf;
 
     fn scratch_dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("plot-test-{}-{name}", std::process::id()));
@@ -365,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn atomic_save_leaves_no_temp_file() {
+    fn save_writes_a_png_and_no_temp_file() {
         let dir = scratch_dir("save");
         let path = dir.join("fig.png");
         let mut fig = Figure::new(1, 1).panel_size(100, 80);
@@ -379,34 +355,36 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from("fig.png")]);
         let back = image::open(&path).unwrap();
         assert_eq!((back.width(), back.height()), (100, 80));
+        let err = Figure::new(1, 1)
+            .save(&dir.join("no/such/dir/fig.png"))
+            .unwrap_err();
+        assert!(err.to_string().contains("no/such/dir"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The title is drawn with anti-aliased text: its strip holds many grey levels, not just
+    /// the ink and background colours.
     #[test]
-    fn save_into_missing_directory_fails_cleanly() {
-        let dir = scratch_dir("missing");
-        let path = dir.join("no/such/dir/fig.png");
-        let err = Figure::new(1, 1).save(&path).unwrap_err();
-        assert!(matches!(err, PlotError::Io { .. }));
-        assert!(err.to_string().contains("no/such/dir/fig.png"), "{err}");
-        assert!(std::error::Error::source(&err).is_some());
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
-        let err = Figure::new(1, 1).save(Path::new("/")).unwrap_err();
-        assert!(matches!(err, PlotError::InvalidPath { .. }));
-        fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn save_onto_a_directory_removes_the_temp_file() {
-        let dir = scratch_dir("dir");
-        fs::create_dir(dir.join("taken")).unwrap();
-        let err = Figure::new(1, 1).save(&dir.join("taken")).unwrap_err();
-        assert!(err.to_string().contains("taken"));
-        let names: Vec<_> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("taken")]);
-        fs::remove_dir_all(&dir).unwrap();
+    fn text_is_anti_aliased() {
+        let fig = Figure::new(1, 1)
+            .panel_size(300, 64)
+            .title("Anti-aliased title θ₁");
+        let img = fig.render();
+        let mut levels = std::collections::BTreeSet::new();
+        for y in 0..fig.title_height() {
+            for x in 0..img.width() {
+                levels.insert(img.get_pixel(x, y).0);
+            }
+        }
+        assert!(
+            levels.contains(&[255, 255, 255]) && levels.contains(&INK),
+            "{levels:?}"
+        );
+        let grey = levels.iter().filter(|c| **c != WHITE && **c != INK).count();
+        assert!(
+            grey >= 20,
+            "only {} colours in the title: {levels:?}",
+            levels.len()
+        );
     }
 }

@@ -145,8 +145,7 @@ pub fn orbits_png(obs: &[usize], orbits: &[DecodedOrbit], out: &Path) -> Result<
             fig
         }
     };
-    fig.save(&out.join("orbits.png"))
-        .map_err(|e| data_err!("{e}"))?;
+    fig.save(&out.join("orbits.png"))?;
     Ok(true)
 }
 

@@ -254,10 +254,6 @@ pub fn write_summary(path: &Path, s: &Summary) -> Result<()> {
     crate::io::write_atomic(path, text.as_bytes())
 }
 
-fn plot_err(e: crate::plot::PlotError) -> Error {
-    data_err!("{e}")
-}
-
 /// losses.png, generators.png and latent.png.
 pub fn plots(model: &LaLiGan, setup: &Setup, out: &Path, rows: &[Row], s: &Scores) -> Result<()> {
     // Loss curves and scores per epoch.
@@ -288,7 +284,7 @@ pub fn plots(model: &LaLiGan, setup: &Setup, out: &Path, rows: &[Row], s: &Score
     ax.line(&epochs, &series(|r| r.skew_ratio), Some("skew_ratio"));
     ax.line(&epochs, &series(|r| r.orbit_cv.min(1.05)), Some("orbit_cv"));
     ax.line(&epochs, &series(|r| r.disc_acc), Some("disc_acc"));
-    fig.save(&out.join("losses.png")).map_err(plot_err)?;
+    fig.save(&out.join("losses.png"))?;
 
     // Generators as heatmaps.
     let blocks = block_generators(model)?;
@@ -314,7 +310,7 @@ pub fn plots(model: &LaLiGan, setup: &Setup, out: &Path, rows: &[Row], s: &Score
                 .range(-m, m)
                 .show_values(*d <= 6);
         }
-        fig.save(&out.join("generators.png")).map_err(plot_err)?;
+        fig.save(&out.join("generators.png"))?;
     }
 
     // Validation latents of each block's first copy with the group's orbits.
@@ -369,7 +365,7 @@ pub fn plots(model: &LaLiGan, setup: &Setup, out: &Path, rows: &[Row], s: &Score
                 ax.line(&ox, &oy, None).color(color).dashed();
             }
         }
-        fig.save(&out.join("latent.png")).map_err(plot_err)?;
+        fig.save(&out.join("latent.png"))?;
     }
     Ok(())
 }
