@@ -10,7 +10,7 @@ use crate::train::eval::{block_generators, decode_all, encode_all};
 use crate::train::folder::ModelFolder;
 use crate::train::model::MODEL_FILE;
 use crate::train::LaLiGan;
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -226,26 +226,8 @@ fn leading(shape: &[usize], tail: &[usize], what: &str, origin: &str) -> Result<
 }
 
 /// Writes `values` of `shape` as a float32 `.npy` file, under a temporary name renamed into place.
-fn write_npy(out: &Path, values: Vec<f32>, shape: &[usize]) -> Result<()> {
-    let t = Tensor::from_vec(values, shape, &Device::Cpu)?;
-    let name = out
-        .file_name()
-        .ok_or_else(|| config_err!("--out {}: not a file name", out.display()))?;
-    let tmp = out.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = t
-        .write_npy(&tmp)
-        .map_err(|e| data_err!("{}: {e}", out.display()));
-    match written.and_then(|()| std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+fn write_npy(out: &Path, values: &[f32], shape: &[usize]) -> Result<()> {
+    crate::io::write_atomic(out, &crate::data::npy::to_bytes(values, shape))
 }
 
 /// `laligan encode`: latents z = φ(x) (eval mode) of observations `[..., obs...]`, written as `[...,
@@ -257,7 +239,8 @@ pub fn encode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
     let obs_len: usize = m.model.obs.iter().product();
     let z = crate::threads::run(|| encode_all(&m.model, &x, obs_len))?;
     lead.push(m.model.ae.latent_dim());
-    write_npy(out, z.into_iter().map(|v| v as f32).collect(), &lead)?;
+    let z: Vec<f32> = z.into_iter().map(|v| v as f32).collect();
+    write_npy(out, &z, &lead)?;
     Ok(lead)
 }
 
@@ -271,7 +254,7 @@ pub fn decode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
     let z: Vec<f64> = z.into_iter().map(f64::from).collect();
     let x = crate::threads::run(|| decode_all(&m.model, &z))?;
     lead.extend(&m.model.obs);
-    write_npy(out, x, &lead)?;
+    write_npy(out, &x, &lead)?;
     Ok(lead)
 }
 

@@ -88,9 +88,13 @@ fn reaction_diffusion_configs_train_tiny() {
         };
         assert_eq!(s["generators"][0].as_array().unwrap().len(), latent);
         if name.starts_with("liegan") {
-            // The fixed projection was fitted on the training frames before the first epoch.
+            // The fixed projection was fitted on the training frames before the first epoch (the
+            // log's first line is the command).
+            assert!(log.starts_with("command: laligan train"), "{log}");
             assert!(
-                log.starts_with("pca: 10 components of 63 training"),
+                log.lines()
+                    .nth(1)
+                    .is_some_and(|l| l.starts_with("pca: 10 components of 63 training")),
                 "{log}"
             );
         }

@@ -11,6 +11,25 @@ pub struct Npy {
     pub shape: Vec<usize>,
 }
 
+/// The bytes of a float32 `.npy` file of `values` with `shape` (C order).
+pub fn to_bytes(values: &[f32], shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let tuple = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {tuple}, }}");
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
 /// Reads `path`.
 pub fn read(path: &Path) -> Result<Npy> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -106,6 +125,17 @@ pub fn read(path: &Path) -> Result<Npy> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_files_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.npy");
+        for shape in [vec![3], vec![1, 3], vec![3, 1, 1]] {
+            std::fs::write(&p, to_bytes(&[1.0, -2.0, 0.5], &shape)).unwrap();
+            let a = read(&p).unwrap();
+            assert_eq!((a.shape, a.values), (shape, vec![1.0, -2.0, 0.5]));
+        }
+    }
 
     fn npy(header: &str, data: &[u8]) -> Vec<u8> {
         let mut h = header.to_string();
