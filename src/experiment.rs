@@ -1,6 +1,7 @@
 //! The experiment config (`models/<name>/config.toml`): one `seed`, the data it uses, and one section per
 //! stage, each typed by the module that owns it. Every key has a default that runs.
 
+use crate::config::Checker;
 use crate::data::DataConfig;
 use crate::discover::sindy_ae::SindyAeConfig;
 use crate::error::Result;
@@ -37,18 +38,36 @@ pub struct Experiment {
 }
 
 impl Experiment {
-    /// Reads a config file with `--set` overrides; a relative `data.file` is taken from the file's
-    /// folder.
+    /// Reads a config file with `--set` overrides and checks its values; a relative `data.file` is
+    /// taken from the file's folder.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
         let mut exp: Self = crate::config::load(path, overrides)?;
+        exp.check(&path.display().to_string())?;
         exp.data
             .anchor(path.parent().unwrap_or_else(|| Path::new(".")))?;
         Ok(exp)
     }
 
-    /// Parses config text (named `origin` in errors) with `--set` overrides.
+    /// Parses config text (named `origin` in errors) with `--set` overrides and checks its values.
     pub fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<Self> {
-        crate::config::parse(text, origin, overrides)
+        let exp: Self = crate::config::parse(text, origin, overrides)?;
+        exp.check(origin)?;
+        Ok(exp)
+    }
+
+    /// Every value in its range (each section says what its keys allow); `origin` names the config in
+    /// the error, which lists every failure with its key, value and range.
+    pub fn check(&self, origin: &str) -> Result<()> {
+        let mut c = Checker::default();
+        c.check("data", &self.data);
+        c.check("autoencoder", &self.autoencoder);
+        c.check("lie", &self.lie);
+        c.check("discriminator", &self.discriminator);
+        c.check("train", &self.train);
+        c.check("sindy", &self.sindy);
+        c.check("sindy_ae", &self.sindy_ae);
+        c.check("forecast", &self.forecast);
+        c.result(origin)
     }
 
     /// The resolved config (every default filled in) as TOML.
@@ -89,6 +108,58 @@ mod tests {
             n += 1;
         }
         assert!(n >= 10, "found {n} configs under {}", dir.display());
+    }
+
+    /// One row per bad value: the override and the words the error must contain.
+    #[test]
+    fn values_out_of_range_are_refused_at_load_naming_key_value_and_range() {
+        let cases = [
+            (
+                "train.batch_size=0",
+                "train.batch_size: 0, expected at least 1",
+            ),
+            ("train.epochs=0", "train.epochs: 0, expected at least 1"),
+            (
+                "train.lr_ae=-1",
+                "train.lr_ae: -1, expected a number in [0, 1]",
+            ),
+            ("train.lr_ae=nan", "train.lr_ae: NaN"),
+            (
+                "train.lr_lie=1e30",
+                "train.lr_lie: 1000000000000000000000000000000",
+            ),
+            (
+                "lie.sigma=nan",
+                "lie.sigma: NaN, expected a finite number > 0",
+            ),
+            (
+                "lie.threshold=2",
+                "lie.threshold: 2, expected a number in [0, 1]",
+            ),
+            (
+                "train.w_gan=-0.1",
+                "train.w_gan: -0.1, expected a finite number ≥ 0",
+            ),
+            (
+                "autoencoder.hidden=0",
+                "autoencoder.hidden: 0, expected at least 1",
+            ),
+            (
+                "sindy.library=\"poly(\"",
+                "sindy.library: library spec `poly(`",
+            ),
+            (
+                "forecast.rtol=0",
+                "forecast.rtol: 0, expected a finite number > 0",
+            ),
+            ("data.stride=0", "data.stride: 0, expected at least 1"),
+        ];
+        for (set, want) in cases {
+            let e = Experiment::parse("seed = 1", "cfg.toml", &[set.to_string()])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("cfg.toml") && e.contains(want), "{set}: {e}");
+        }
     }
 
     #[test]

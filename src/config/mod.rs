@@ -2,8 +2,10 @@
 //! suggest the closest valid key; `--set key=value` overrides any key that exists; the resolved config
 //! (every default filled in) can be written back as TOML.
 
+mod check;
 mod suggest;
 
+pub use check::{Checker, Validate};
 pub use suggest::closest;
 
 use crate::error::{Error, Result};

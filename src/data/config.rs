@@ -142,6 +142,17 @@ impl DataConfig {
     }
 }
 
+impl crate::config::Validate for DataConfig {
+    fn validate(&self, c: &mut crate::config::Checker) {
+        if !self.recipe.is_empty() && !self.file.is_empty() {
+            c.fail("file", "give either recipe or file, not both");
+        }
+        c.at_least("stride", self.stride, 1);
+        c.at_least("window", self.window, 1);
+        c.at_least("gap", self.gap, 1);
+    }
+}
+
 /// `path` made absolute against the working directory (not resolving links).
 fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| Error::io(path, e))

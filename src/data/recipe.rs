@@ -2,6 +2,7 @@
 //! the reference parameters (DESIGN.md §3). The built-in recipes are the files in `datasets/`.
 
 use super::systems::reaction_diffusion::{LambdaOmega, DEFAULT_SUBSTEPS};
+use crate::config::Checker;
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
@@ -338,15 +339,15 @@ impl Recipe {
         let mut c = Checker::default();
         match self.system()? {
             System::LotkaVolterra(s) => {
-                c.prefix = "lotka-volterra";
-                c.counts(s.n_train, s.n_val, s.n_test);
-                c.pos_int("steps", s.steps, 2);
-                c.pos("dt", s.dt);
-                c.pos_int("substeps", s.substeps, 1);
+                c.section("lotka-volterra");
+                c.at_least("n_train", s.n_train, 1);
+                c.at_least("steps", s.steps, 2);
+                c.positive("dt", s.dt);
+                c.at_least("substeps", s.substeps, 1);
                 // H = e^x0 − x0 + (4/3)e^x1 − (2/3)x1 has its minimum 5/3 + (2/3)ln 2 at (0, −ln 2).
                 let h_floor = 5.0 / 3.0 + 2.0 / 3.0 * std::f64::consts::LN_2;
                 if !(s.h_min < s.h_max && s.h_max > h_floor) {
-                    c.fail(format!(
+                    c.fail("h_max", format!(
                         "h_min < h_max expected, with h_max above the minimum of H ({h_floor:.4}); found h_min = {}, h_max = {}",
                         s.h_min, s.h_max
                     ));
@@ -355,71 +356,77 @@ impl Recipe {
             System::Pendulum(s) => check_pendulum(&mut c, "pendulum", s),
             System::PendulumMovie(s) => {
                 check_pendulum(&mut c, "pendulum-movie.dynamics", &s.dynamics);
-                c.prefix = "pendulum-movie";
-                c.pos_int("size", s.size, 2);
-                c.pos("extent", s.extent);
-                c.pos("width", s.width);
+                c.section("pendulum-movie");
+                c.at_least("size", s.size, 2);
+                c.positive("extent", s.extent);
+                c.positive("width", s.width);
             }
             System::ReactionDiffusion(s) => {
-                c.prefix = "reaction-diffusion";
-                c.pos_int("n", s.n, 4);
+                c.section("reaction-diffusion");
+                c.at_least("n", s.n, 4);
                 if s.n % 2 != 0 {
-                    c.fail(format!("n must be even, found {}", s.n));
+                    c.fail("n", format!("{}, expected an even number", s.n));
                 }
-                c.pos("length", s.length);
-                c.pos("dt", s.dt);
-                c.pos("t_end", s.t_end);
-                c.pos_int("substeps", s.substeps, 1);
+                c.positive("length", s.length);
+                c.positive("dt", s.dt);
+                c.positive("t_end", s.t_end);
+                c.at_least("substeps", s.substeps, 1);
                 if !(s.d >= 0.0 && s.mask >= 0.0 && s.beta.is_finite()) {
-                    c.fail(format!("d and mask must be ≥ 0 and beta finite; found d = {}, mask = {}, beta = {}", s.d, s.mask, s.beta));
+                    c.fail("d", format!("d and mask must be ≥ 0 and beta finite; found d = {}, mask = {}, beta = {}", s.d, s.mask, s.beta));
                 }
                 let f = (s.train_fraction, s.val_fraction);
                 if !(f.0 > 0.0 && f.1 >= 0.0 && f.0 + f.1 <= 1.0) {
-                    c.fail(format!("train_fraction > 0, val_fraction ≥ 0 and their sum ≤ 1 expected; found {} and {}", f.0, f.1));
+                    c.fail("train_fraction", format!("train_fraction > 0, val_fraction ≥ 0 and their sum ≤ 1 expected; found {} and {}", f.0, f.1));
                 }
                 let frames = (s.t_end / s.dt).round() as usize + 1;
                 if frames <= s.drop_first + 2 {
-                    c.fail(format!(
-                        "t_end/dt gives {frames} frames, not more than drop_first = {} + 2",
-                        s.drop_first
-                    ));
+                    c.fail(
+                        "t_end",
+                        format!(
+                            "t_end/dt gives {frames} frames, not more than drop_first = {} + 2",
+                            s.drop_first
+                        ),
+                    );
                 }
             }
             System::DoubleBump(s) => {
-                c.prefix = "double-bump";
-                c.counts(s.n_train, s.n_val, s.n_test);
-                c.pos_int("length", s.length, 2);
-                c.pos_int("width", s.width, 1);
+                c.section("double-bump");
+                c.at_least("n_train", s.n_train, 1);
+                c.at_least("length", s.length, 2);
+                c.at_least("width", s.width, 1);
                 if s.width > s.length {
-                    c.fail(format!(
-                        "width ({}) must not exceed length ({})",
-                        s.width, s.length
-                    ));
+                    c.fail(
+                        "width",
+                        format!("width ({}) must not exceed length ({})", s.width, s.length),
+                    );
                 }
             }
             System::RotatingObject(s) => {
-                c.prefix = "rotating-object";
-                c.counts(s.n_train, s.n_val, s.n_test);
-                c.pos_int("size", s.size, 4);
+                c.section("rotating-object");
+                c.at_least("n_train", s.n_train, 1);
+                c.at_least("size", s.size, 4);
             }
         }
-        c.result()
+        c.result("invalid recipe")
     }
 }
 
-fn check_pendulum(c: &mut Checker, prefix: &'static str, s: &Pendulum) {
-    c.prefix = prefix;
-    c.counts(s.n_train, s.n_val, s.n_test);
-    c.pos_int("steps", s.steps, 2);
-    c.pos("dt", s.dt);
-    c.pos_int("substeps", s.substeps, 1);
-    c.pos("theta_max", s.theta_max);
-    c.pos("omega_max", s.omega_max);
+fn check_pendulum(c: &mut Checker, prefix: &str, s: &Pendulum) {
+    c.section(prefix);
+    c.at_least("n_train", s.n_train, 1);
+    c.at_least("steps", s.steps, 2);
+    c.positive("dt", s.dt);
+    c.at_least("substeps", s.substeps, 1);
+    c.positive("theta_max", s.theta_max);
+    c.positive("omega_max", s.omega_max);
     if s.energy_max.is_nan() || s.energy_max <= -1.0 {
-        c.fail(format!(
-            "energy_max must exceed −1 (the minimum energy), found {}",
-            s.energy_max
-        ));
+        c.fail(
+            "energy_max",
+            format!(
+                "energy_max must exceed −1 (the minimum energy), found {}",
+                s.energy_max
+            ),
+        );
     } else if s.theta_max > 0.0 && s.omega_max > 0.0 {
         // initial conditions are drawn until enough pass the energy filter: some must exist
         let grid = |m: f64, i: usize| m * (i as f64 / 50.0 - 1.0);
@@ -430,50 +437,10 @@ fn check_pendulum(c: &mut Checker, prefix: &'static str, s: &Pendulum) {
             })
         });
         if !any {
-            c.fail(format!(
+            c.fail("energy_max", format!(
                 "no initial condition with |θ| ≤ theta_max = {} and |ω| ≤ omega_max = {} has |energy| ≤ energy_max = {} (small swings have energy near −1: raise energy_max to 1)",
                 s.theta_max, s.omega_max, s.energy_max
             ));
-        }
-    }
-}
-
-/// Collects validation failures, each naming its key.
-#[derive(Default)]
-struct Checker {
-    prefix: &'static str,
-    errors: Vec<String>,
-}
-
-impl Checker {
-    fn fail(&mut self, msg: String) {
-        self.errors.push(format!("[{}] {msg}", self.prefix));
-    }
-    fn pos(&mut self, key: &str, v: f64) {
-        if !(v > 0.0 && v.is_finite()) {
-            self.errors.push(format!(
-                "{}.{key} must be a positive number, found {v}",
-                self.prefix
-            ));
-        }
-    }
-    fn pos_int(&mut self, key: &str, v: usize, min: usize) {
-        if v < min {
-            self.errors.push(format!(
-                "{}.{key} must be at least {min}, found {v}",
-                self.prefix
-            ));
-        }
-    }
-    fn counts(&mut self, train: usize, val: usize, test: usize) {
-        self.pos_int("n_train", train, 1);
-        let _ = (val, test); // empty validation or test splits are allowed
-    }
-    fn result(self) -> Result<()> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(config_err!("invalid recipe: {}", self.errors.join("; ")))
         }
     }
 }

@@ -49,6 +49,24 @@ pub struct SindyAeConfig {
     pub stride: usize,
 }
 
+impl crate::config::Validate for SindyAeConfig {
+    fn validate(&self, c: &mut crate::config::Checker) {
+        c.at_least("batch_size", self.batch_size, 1);
+        c.within("lr", self.lr, 0.0, 1.0);
+        for (key, w) in [
+            ("w_recon", self.w_recon),
+            ("w_dz", self.w_dz),
+            ("w_dx", self.w_dx),
+            ("l1", self.l1),
+            ("threshold", self.threshold),
+        ] {
+            c.non_negative(key, w);
+        }
+        c.at_least("mask_every", self.mask_every, 1);
+        c.at_least("stride", self.stride, 1);
+    }
+}
+
 impl Default for SindyAeConfig {
     fn default() -> Self {
         Self {

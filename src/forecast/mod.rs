@@ -50,6 +50,31 @@ pub struct ForecastConfig {
     pub methods: Vec<String>,
 }
 
+impl crate::config::Validate for ForecastConfig {
+    fn validate(&self, c: &mut crate::config::Checker) {
+        c.positive("valid_threshold", self.valid_threshold);
+        c.at_least("substeps", self.substeps, 1);
+        c.positive("rtol", self.rtol);
+        c.positive("atol", self.atol);
+        c.non_negative("raw_threshold", self.raw_threshold);
+        c.at_least("fit_points", self.fit_points, 1);
+        if let Err(e) = crate::sindy::Library::parse(&self.raw_library, 1) {
+            c.fail("raw_library", e);
+        }
+        for m in &self.methods {
+            if !METHODS.contains(&m.as_str()) {
+                c.fail(
+                    "methods",
+                    format!(
+                        "unknown method {m:?}; expected some of {}",
+                        METHODS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
 impl Default for ForecastConfig {
     fn default() -> Self {
         Self {

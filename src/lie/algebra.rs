@@ -97,6 +97,24 @@ pub struct LieConfig {
     pub threshold_mask: MaskRule,
 }
 
+impl crate::config::Validate for LieConfig {
+    fn validate(&self, c: &mut crate::config::Checker) {
+        for (i, b) in self.blocks.iter().enumerate() {
+            if b.copies == 0 || b.channels == 0 || b.dim == 0 {
+                c.fail(
+                    &format!("blocks[{i}]"),
+                    format!(
+                        "copies = {}, channels = {}, dim = {}: each expected ≥ 1",
+                        b.copies, b.channels, b.dim
+                    ),
+                );
+            }
+        }
+        c.positive("sigma", self.sigma);
+        c.within("threshold", self.threshold, 0.0, 1.0);
+    }
+}
+
 impl Default for LieConfig {
     fn default() -> Self {
         Self {

@@ -30,6 +30,13 @@ pub struct DiscriminatorConfig {
     pub input: Input,
 }
 
+impl crate::config::Validate for DiscriminatorConfig {
+    fn validate(&self, c: &mut crate::config::Checker) {
+        c.at_least("hidden", self.hidden, 1);
+        c.at_least("layers", self.layers, 1);
+    }
+}
+
 impl Default for DiscriminatorConfig {
     fn default() -> Self {
         Self {

@@ -143,6 +143,36 @@ impl Default for SindyConfig {
     }
 }
 
+impl crate::config::Validate for SindyConfig {
+    fn validate(&self, c: &mut crate::config::Checker) {
+        c.non_negative("threshold", self.threshold);
+        if let Err(e) = Library::parse(&self.library, 1) {
+            c.fail("library", e);
+        }
+        for (i, g) in self.generators.iter().enumerate() {
+            let d = g.len();
+            if d == 0
+                || g.iter()
+                    .any(|r| r.len() != d || r.iter().any(|v| !v.is_finite()))
+            {
+                c.fail(
+                    &format!("generators[{i}]"),
+                    "expected a square matrix of finite numbers",
+                );
+            }
+        }
+        c.non_negative("soft_weight", self.soft_weight);
+        c.at_least("stride", self.stride, 1);
+        c.non_negative("alpha", self.alpha);
+        c.at_least("max_iter", self.max_iter, 1);
+        c.at_least("epochs", self.epochs, 1);
+        c.at_least("batch_size", self.batch_size, 1);
+        c.within("lr", self.lr, 0.0, 1.0);
+        c.non_negative("lambda", self.lambda);
+        c.at_least("mask_every", self.mask_every, 1);
+    }
+}
+
 /// One fit with its report and validation scores.
 pub struct Fitted {
     pub model: SindyModel,

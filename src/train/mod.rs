@@ -89,6 +89,28 @@ pub struct TrainConfig {
     pub bn_refresh: usize,
 }
 
+impl crate::config::Validate for TrainConfig {
+    fn validate(&self, c: &mut crate::config::Checker) {
+        c.at_least("epochs", self.epochs, 1);
+        c.at_least("batch_size", self.batch_size, 1);
+        for (key, lr) in [
+            ("lr_ae", self.lr_ae),
+            ("lr_lie", self.lr_lie),
+            ("lr_disc", self.lr_disc),
+        ] {
+            c.within(key, lr, 0.0, 1.0);
+        }
+        for (key, w) in [
+            ("w_recon", self.w_recon),
+            ("w_gan", self.w_gan),
+            ("w_reg", self.w_reg),
+            ("w_chreg", self.w_chreg),
+        ] {
+            c.non_negative(key, w);
+        }
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {

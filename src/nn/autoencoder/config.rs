@@ -80,6 +80,24 @@ pub struct AutoencoderConfig {
     pub latent_norm: bool,
 }
 
+impl crate::config::Validate for AutoencoderConfig {
+    fn validate(&self, c: &mut crate::config::Checker) {
+        c.at_least("latent", self.latent, 1);
+        c.at_least("hidden", self.hidden, 1);
+        c.at_least("layers", self.layers, 1);
+        c.at_least("kernel", self.kernel, 1);
+        if self.channels.contains(&0) {
+            c.fail(
+                "channels",
+                format!("{:?}, expected counts ≥ 1", self.channels),
+            );
+        }
+        if self.fc.contains(&0) {
+            c.fail("fc", format!("{:?}, expected widths ≥ 1", self.fc));
+        }
+    }
+}
+
 impl Default for AutoencoderConfig {
     fn default() -> Self {
         Self {
