@@ -84,16 +84,28 @@ pub fn inspect(spec: &str) -> Result<String> {
     let ae = &exp.autoencoder;
     let _ = writeln!(
         s,
-        "autoencoder {:?}: observations {:?} -> latent {}; hidden {} x {} layers",
-        ae.kind, m.model.obs, ae.latent, ae.hidden, ae.layers
+        "autoencoder {}: observations {:?} -> latent {}; hidden {} x {} layers",
+        format!("{:?}", ae.kind).to_lowercase(),
+        m.model.obs,
+        ae.latent,
+        ae.hidden,
+        ae.layers
     );
+    // How it was trained: the config recorded in the weights (a folder's config.toml may be the
+    // reference config a model was trained from with overrides).
+    let trained = ck
+        .meta("config")
+        .ok()
+        .and_then(|t| Experiment::parse(t, "the weights' config", &[]).ok());
+    let t = trained.as_ref().unwrap_or(exp);
     let _ = writeln!(
         s,
-        "data {}; seed {}; {} epochs of batch {}",
-        exp.data.describe(),
-        exp.seed,
-        exp.train.epochs,
-        exp.train.batch_size
+        "trained on {} (stride {}), seed {}; {} epochs of batch {}",
+        t.data.describe(),
+        t.data.stride,
+        t.seed,
+        t.train.epochs,
+        t.train.batch_size
     );
     let _ = writeln!(
         s,
@@ -338,9 +350,9 @@ fn model_card(m: &Opened, out: &Path, storage: Storage) -> Result<String> {
     let _ = writeln!(s, "# {name}\n");
     let _ = writeln!(
         s,
-        "A Latent LieGAN model: a {:?} autoencoder from observations of shape {:?} to a {}-dimensional \
+        "A Latent LieGAN model: a {} autoencoder from observations of shape {:?} to a {}-dimensional \
          latent space, where a linear Lie group acts.\n",
-        exp.autoencoder.kind,
+        format!("{:?}", exp.autoencoder.kind).to_lowercase(),
         m.model.obs,
         exp.autoencoder.latent
     );
