@@ -110,7 +110,7 @@ fn bad_generate_input_is_refused_cleanly() {
             "--set",
             "pendulum.dt=0",
         ]),
-        &["pendulum.dt", "positive"],
+        &["pendulum.dt", "> 0"],
     );
     refused(
         &gen(&[

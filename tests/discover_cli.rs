@@ -97,6 +97,6 @@ fn raw_pendulum_is_recovered_and_bad_settings_refused() {
                 "sindy.generators=[[[0.0, 1.0, 0.0]]]",
             ],
         ),
-        &["2×2"],
+        &["sindy.generators[0]", "1×3", "square"],
     );
 }

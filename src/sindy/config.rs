@@ -155,9 +155,10 @@ impl crate::config::Validate for SindyConfig {
                 || g.iter()
                     .any(|r| r.len() != d || r.iter().any(|v| !v.is_finite()))
             {
+                let cols = g.first().map_or(0, Vec::len);
                 c.fail(
                     &format!("generators[{i}]"),
-                    "expected a square matrix of finite numbers",
+                    format!("a {d}×{cols} matrix, expected a square matrix of finite numbers (d×d for d states)"),
                 );
             }
         }
