@@ -128,12 +128,6 @@ impl LaLiGan {
         }
     }
 
-    /// The trained model in folder `dir` (its `model.safetensors`) for `setup` and observations `obs`.
-    pub fn load_dir(dir: &std::path::Path, setup: &Setup, obs: &[usize]) -> crate::Result<Self> {
-        let folder = super::folder::ModelFolder::resolve(&dir.display().to_string())?;
-        Self::from_checkpoint(&folder.checkpoint()?, setup, obs)
-    }
-
     /// A model of `setup` for observations `obs` with the weights of `ck`. Every tensor's name and shape
     /// is checked against the model first, naming the first that differs; the discriminator's tensors
     /// may be absent as a whole (a model exported for inference), and are then left as initialized.
