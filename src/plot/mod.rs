@@ -471,12 +471,9 @@ mod demo {
     use super::{Colormap, Figure};
     use std::path::PathBuf;
 
-    /// Deterministic pseudo-random numbers in `[0, 1)`.
-    fn lcg(state: &mut u64) -> f64 {
-        *state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*state >> 11) as f64 / (1u64 << 53) as f64
+    /// Deterministic draws in `[0, 1)`.
+    fn draw(rng: &mut crate::rng::Stream) -> f64 {
+        crate::rng::uniform(rng, 0.0, 1.0)
     }
 
     /// Pendulum orbit `θ'' = -sin θ` from rest at `theta0`, integrated with RK4.
@@ -518,11 +515,11 @@ mod demo {
             || std::env::temp_dir().join(format!("laligan-plot-demo-{}.png", std::process::id())),
             PathBuf::from,
         );
-        let mut rng = 7u64;
+        let mut rng = crate::rng::stream(7, "plot-demo");
         let epochs: Vec<f64> = (0..300).map(f64::from).collect();
         let recon: Vec<f64> = epochs
             .iter()
-            .map(|&e| (2.0 * (-e / 40.0).exp() + 2e-3) * (1.0 + 0.2 * (lcg(&mut rng) - 0.5)))
+            .map(|&e| (2.0 * (-e / 40.0).exp() + 2e-3) * (1.0 + 0.2 * (draw(&mut rng) - 0.5)))
             .collect();
         let gan: Vec<f64> = epochs
             .iter()
@@ -553,8 +550,8 @@ mod demo {
         }
         let (zx, zy): (Vec<f64>, Vec<f64>) = (0..150)
             .map(|_| {
-                let a = lcg(&mut rng) * std::f64::consts::TAU;
-                let r = 1.0 + lcg(&mut rng) * 0.8;
+                let a = draw(&mut rng) * std::f64::consts::TAU;
+                let r = 1.0 + draw(&mut rng) * 0.8;
                 (r * a.cos() * 1.6, r * a.sin())
             })
             .unzip();
