@@ -26,14 +26,6 @@ pub enum Storage {
 }
 
 impl Storage {
-    fn dtype(self) -> DType {
-        match self {
-            Storage::F32 => DType::F32,
-            Storage::F16 => DType::F16,
-            Storage::Bf16 => DType::BF16,
-        }
-    }
-
     fn st_dtype(self) -> Dtype {
         match self {
             Storage::F32 => Dtype::F32,
@@ -89,28 +81,22 @@ pub fn save_as(
     let mut buffers = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
         let f = t.to_dtype(DType::F32)?.flatten_all()?;
-        if f.to_vec1::<f32>()?.iter().any(|v| !v.is_finite()) {
+        let values: Vec<f32> = f.to_vec1()?;
+        if values.iter().any(|v| !v.is_finite()) {
             return Err(data_err!(
                 "{}: tensor {name} holds non-finite values; not written",
                 path.display()
             ));
         }
-        let stored = f.to_dtype(storage.dtype())?;
         let bytes: Vec<u8> = match storage {
-            Storage::F32 => stored
-                .to_vec1::<f32>()?
+            Storage::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            Storage::F16 => values
                 .iter()
-                .flat_map(|v| v.to_le_bytes())
+                .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
                 .collect(),
-            Storage::F16 => stored
-                .to_vec1::<half::f16>()?
+            Storage::Bf16 => values
                 .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-            Storage::Bf16 => stored
-                .to_vec1::<half::bf16>()?
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
+                .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
                 .collect(),
         };
         buffers.push((name.clone(), t.dims().to_vec(), bytes));
