@@ -48,27 +48,8 @@ fn write_npy(path: &Path, shape: &str, values: &[f32]) {
 }
 
 fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
-    let b = std::fs::read(path).unwrap();
-    let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
-    let h = String::from_utf8_lossy(&b[10..10 + hl]).to_string();
-    let shape = h
-        .split("'shape': (")
-        .nth(1)
-        .unwrap()
-        .split(')')
-        .next()
-        .unwrap();
-    let shape: Vec<usize> = shape
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect();
-    let v = b[10 + hl..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    (shape, v)
+    let a = laligan::data::npy::read(path).unwrap();
+    (a.shape, a.values)
 }
 
 /// A safetensors file with one tensor `name` of `dtype` and the given metadata.
