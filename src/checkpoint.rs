@@ -15,6 +15,30 @@ pub const STATE_FORMAT: &str = "laligan-training-state";
 /// Version of both formats.
 pub const VERSION: &str = "1";
 
+/// Refuses a file of `format` whose metadata `version` is missing, unreadable or newer than the
+/// `current` version this build writes (and reads), naming the file.
+pub fn check_version(
+    path: &Path,
+    format: &str,
+    version: Option<&String>,
+    current: &str,
+) -> Result<()> {
+    let found = version.map(String::as_str).unwrap_or("");
+    let (have, reads) = (found.parse::<u32>(), current.parse::<u32>().unwrap_or(0));
+    match have {
+        Ok(v) if v <= reads => Ok(()),
+        Ok(_) => Err(data_err!(
+            "{}: {format} version {found}, this build reads versions up to {current} (written by a \
+             newer laligan: upgrade to read it)",
+            path.display()
+        )),
+        Err(_) => Err(data_err!(
+            "{}: {format} version {found:?} in the metadata, expected a number up to {current}",
+            path.display()
+        )),
+    }
+}
+
 /// How tensors are stored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -171,21 +195,7 @@ impl Checkpoint {
                 ))
             }
         }
-        let version = metadata.get("version").map(String::as_str).unwrap_or("");
-        if version != VERSION {
-            let newer = version
-                .parse::<u32>()
-                .is_ok_and(|v| v > VERSION.parse().unwrap_or(0));
-            return Err(data_err!(
-                "{}: {format} version {version:?}, this build reads version {VERSION}{}",
-                path.display(),
-                if newer {
-                    " (written by a newer laligan: upgrade to read it)"
-                } else {
-                    ""
-                }
-            ));
-        }
+        check_version(path, format, metadata.get("version"), VERSION)?;
         let mut tensors = BTreeMap::new();
         let mut storage = BTreeMap::new();
         for (name, view) in st.tensors() {

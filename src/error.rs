@@ -5,12 +5,10 @@ use std::path::{Path, PathBuf};
 /// Errors of the library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An I/O error on a named path.
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// An I/O error on a named path. The OS error is part of the message, not a `source`, so that a
+    /// report of the whole error chain prints it once.
+    #[error("{}: {err}", path.display())]
+    Io { path: PathBuf, err: std::io::Error },
     /// A configuration or recipe that cannot be used.
     #[error("{0}")]
     Config(String),
@@ -30,7 +28,7 @@ impl Error {
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.as_ref().to_path_buf(),
-            source,
+            err: source,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! laligan: Latent LieGAN — latent-space symmetry discovery, symmetry-aware equation discovery and
 //! long-horizon forecasting.
 //!
-//! Dependencies point one way, lowest first: shared ground ([`error`], [`rng`], [`io`], [`config`] =
+//! Dependencies point one way, lowest first: shared ground ([`error`], [`rng`], [`io`], [`memory`],
+//! [`config`] =
 //! the strict-TOML machinery, [`ode`], [`plot`]) → [`data`] (systems, files, windows) → [`nn`] and
 //! [`lie`] → [`sindy`] (a pure SINDy library) → [`train`] (the joint LaLiGAN loop) → the stages that
 //! combine them ([`discover`]: equations on a dataset, on a trained encoder, the SINDy autoencoder;
@@ -19,6 +20,7 @@ pub mod forecast;
 pub mod host;
 pub mod io;
 pub mod lie;
+pub mod memory;
 pub mod metrics;
 pub mod models;
 pub mod nn;

@@ -281,7 +281,9 @@ pub fn export(spec: &str, out: &Path, storage: Storage, with_discriminator: bool
             out.display()
         ));
     }
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    // Written beside `out` and moved in whole: a failed export leaves no partial model folder.
+    let dir = crate::io::OutDir::staged(out)?;
+    let path = dir.path();
     let config_text = m.exp.to_toml()?;
     let tensors: Vec<(String, Tensor)> = m
         .model
@@ -292,28 +294,29 @@ pub fn export(spec: &str, out: &Path, storage: Storage, with_discriminator: bool
     let mut meta = m.model.file_metadata(&config_text);
     meta.insert("dtype".into(), storage.name().into());
     checkpoint::save_as(
-        &out.join(MODEL_FILE),
+        &path.join(MODEL_FILE),
         MODEL_FORMAT,
         &tensors,
         &meta,
         storage,
     )?;
-    crate::io::write_atomic(&out.join("config.toml"), config_text.as_bytes())?;
+    crate::io::write_atomic(&path.join("config.toml"), config_text.as_bytes())?;
     for part in ["equations", "sindy-ae"] {
         if let Some(src) = m.folder.part(part) {
-            copy_dir(&src, &out.join(part))?;
+            copy_dir(&src, &path.join(part))?;
         }
     }
     if let Some(src) = m.folder.part("summary.json") {
-        std::fs::copy(&src, out.join("summary.json")).map_err(|e| Error::io(&src, e))?;
+        std::fs::copy(&src, path.join("summary.json")).map_err(|e| Error::io(&src, e))?;
     }
     let card = model_card(&m, out, storage)?;
-    crate::io::write_atomic(&out.join("README.md"), card.as_bytes())
+    crate::io::write_atomic(&path.join("README.md"), card.as_bytes())?;
+    dir.commit()
 }
 
 /// Copies the files of `src` (recursively) into `dst`.
 fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
-    std::fs::create_dir_all(dst).map_err(|e| Error::io(dst, e))?;
+    crate::io::create_dir(dst)?;
     for entry in std::fs::read_dir(src).map_err(|e| Error::io(src, e))? {
         let entry = entry.map_err(|e| Error::io(src, e))?;
         let (from, to) = (entry.path(), dst.join(entry.file_name()));

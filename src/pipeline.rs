@@ -42,6 +42,7 @@ pub struct Forecasted {
 
 /// Loads the pieces named in `req`, forecasts with every available method, writes the outputs.
 pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
+    crate::io::refuse_file(req.out)?;
     let opened = req
         .model
         .map(|m| crate::models::open(m, req.overrides))
@@ -129,6 +130,7 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
 /// `laligan train`: trains `exp` into `out` (or continues the run there). A dataset file is pinned by
 /// its sha256 in the run's config; a resume refuses a file that changed since.
 pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> Result<Outcome> {
+    crate::io::refuse_file(out)?;
     let mut exp = exp.clone();
     if start == Start::Resume {
         let saved = out.join("config.toml");
@@ -147,6 +149,7 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
 /// into `out`, which records the config with the generators used. Returns the text of
 /// `equations.txt`.
 pub fn discover_model(spec: &str, out: &Path, overrides: &[String]) -> Result<String> {
+    crate::io::refuse_file(out)?;
     let (folder, mut exp) = crate::models::open(spec, overrides)?;
     let ds = exp.data.open()?;
     let model = crate::models::load(&folder, &exp, &ds)?;
@@ -160,6 +163,7 @@ pub fn discover_model(spec: &str, out: &Path, overrides: &[String]) -> Result<St
 /// `laligan sindy-ae`: a SINDy autoencoder for `exp` into `out`, from the model `from` (a spec) or
 /// from scratch. Returns the text of `equations.txt`.
 pub fn sindy_ae(exp: &Experiment, from: Option<&str>, out: &Path, replace: bool) -> Result<String> {
+    crate::io::refuse_file(out)?;
     let from = from.map(ModelFolder::resolve).transpose()?;
     let ds = exp.data.open()?;
     let model = from
@@ -214,7 +218,7 @@ struct Timing {
 pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Result<PathBuf> {
     let mut timing = Timing::default();
     let t0 = Instant::now();
-    std::fs::create_dir_all(out).map_err(|e| data_err!("creating {}: {e}", out.display()))?;
+    crate::io::create_dir(out)?;
     tracing::info!("1/5 data: {}", exp.data.describe());
     exp.data.open()?;
     timing.stages.push(("data", t0.elapsed().as_secs_f64()));

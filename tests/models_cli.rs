@@ -3,49 +3,8 @@
 //! and a table of corrupt or mismatched inputs, each refused by name with no panic and no output left.
 
 mod common;
-use common::{laligan, refused, Run};
+use common::{laligan, ok, refused, write_npy, Run, TINY as CONFIG};
 use std::path::Path;
-
-const CONFIG: &str = r#"
-seed = 5
-[data]
-recipe = "pendulum"
-recipe_set = ["pendulum.n_train=4", "pendulum.n_val=2", "pendulum.n_test=2", "pendulum.steps=40"]
-tail = 1
-[autoencoder]
-hidden = 16
-layers = 2
-[discriminator]
-hidden = 16
-layers = 2
-[train]
-epochs = 2
-batch_size = 32
-eval_windows = 64
-eval_points = 20
-[sindy]
-stride = 2
-"#;
-
-fn ok(r: Run) -> Run {
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    r
-}
-
-/// Writes a float32 `.npy` array with the given header shape text (e.g. `(4, 2, )`).
-fn write_npy(path: &Path, shape: &str, values: &[f32]) {
-    let mut h = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(' ');
-    }
-    h.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((h.len() as u16).to_le_bytes());
-    out.extend(h.as_bytes());
-    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-    std::fs::write(path, out).unwrap();
-}
 
 fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
     let a = laligan::data::npy::read(path).unwrap();
@@ -111,7 +70,7 @@ fn export_load_everywhere_encode_decode_own_data_and_bad_input() {
 
     // Encode and decode keep the leading dimensions; bf16 latents agree with f32 ones.
     let x: Vec<f32> = (0..24).map(|i| (i as f32 * 0.37).sin()).collect();
-    write_npy(&p.join("x.npy"), "(3, 4, 2, )", &x);
+    write_npy(&p.join("x.npy"), "(3, 4, 2, )", &x, false);
     ok(laligan(
         p,
         &[
@@ -208,6 +167,7 @@ fn export_load_everywhere_encode_decode_own_data_and_bad_input() {
         &p.join("own.npy"),
         "(12, 30, 2)",
         &(0..720).map(|i| (i as f32 * 0.1).cos()).collect::<Vec<_>>(),
+        false,
     );
     ok(laligan(
         p,
@@ -367,7 +327,7 @@ fn export_load_everywhere_encode_decode_own_data_and_bad_input() {
         assert!(!p.join("bad.npy").exists(), "{what}: left bad.npy");
     }
     // Observations of the wrong trailing shape name the input file and both shapes.
-    write_npy(&p.join("x3.npy"), "(4, 3)", &[0.0; 12]);
+    write_npy(&p.join("x3.npy"), "(4, 3)", &[0.0; 12], false);
     refused(
         &laligan(
             p,

@@ -15,7 +15,8 @@ pub struct Train {
     #[arg(long)]
     config: PathBuf,
     /// The run folder: config.toml, model.safetensors, training_state.safetensors, metrics.csv,
-    /// summary.json, train.log and PNGs (--force starts over, replacing a run it holds).
+    /// summary.json, train.log and PNGs (--force starts over; a run it holds is replaced only once the
+    /// new one finishes or stops with a checkpoint, and stays as it was if the new one fails).
     #[command(flatten)]
     output: super::Output,
     #[command(flatten)]

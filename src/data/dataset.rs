@@ -126,6 +126,31 @@ impl Split<'_> {
     pub fn obs_len(&self) -> usize {
         self.shape[2..].iter().product()
     }
+
+    /// Refuses the first non-finite value of `x`, `dx` or `t`, naming `file`, the tensor, the split
+    /// and the value's index `[trajectory, step, ...]`.
+    pub fn check_finite(&self, file: &str, split: &str) -> Result<()> {
+        for (name, values, shape) in [
+            ("x", self.x, self.shape),
+            ("dx", self.dx, self.shape),
+            ("t", self.t, &self.shape[..2]),
+        ] {
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                let mut index = vec![0; shape.len()];
+                let mut rest = i;
+                for (k, n) in index.iter_mut().zip(shape).rev() {
+                    *k = rest % n;
+                    rest /= n;
+                }
+                return Err(data_err!(
+                    "{file}: tensor {split}.{name} holds a non-finite value ({}) at index {index:?} \
+                     of the {split} split",
+                    values[i]
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A dataset file opened for reading.
@@ -148,10 +173,12 @@ impl Dataset {
                 ))
             }
         }
+        crate::checkpoint::check_version(path, FORMAT, file.metadata().get("version"), VERSION)?;
         let ds = Self { file };
         for s in SPLITS {
             if ds.file.has(&format!("{s}.x")) {
-                ds.split(s)?;
+                ds.split(s)?
+                    .check_finite(&ds.file.path().display().to_string(), s)?;
             }
         }
         Ok(ds)

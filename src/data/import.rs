@@ -193,6 +193,17 @@ fn arrays_from(
         2 => shape.insert(0, 1),
         _ => {}
     }
+    if let Some(k) = shape.iter().position(|&n| n == 0) {
+        let what = ["trajectories", "steps"]
+            .get(k)
+            .copied()
+            .unwrap_or("observation values");
+        return Err(data_err!(
+            "{}: array {name} has shape {shape:?}: it holds no {what}; expected at least one \
+             trajectory of at least one step",
+            src.display()
+        ));
+    }
     let dx = match dx {
         Some(d) => {
             let d = finite(src, &format!("{name} derivative"), d)?;

@@ -100,7 +100,7 @@ pub fn run(
     out: &Path,
     what: &str,
 ) -> Result<String> {
-    std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))?;
+    crate::io::create_dir(out)?;
     let d = lib.n_states();
     tracing::info!(
         "{what}: fitting {} samples of {d} states with library `{}` ({} terms)",

@@ -522,8 +522,10 @@ pub fn run(
     let (vx, vdx) = super::val_rows(ds, stride)?;
     let k = model.ae.latent_dim();
     let lib = sindy.library(k, "z")?;
-    std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))?;
-    super::record_config(out, start.config_text)?;
+    // Replacing a model (--force) writes beside it; a failure leaves the old one as it was.
+    let dir = crate::io::OutDir::begin(out, replace)?;
+    let path = dir.path();
+    super::record_config(path, start.config_text)?;
     tracing::info!(
         "sindy-ae: {} from {}: {} samples, library `{}` ({} terms), constraint {:?}",
         match from {
@@ -552,13 +554,13 @@ pub fn run(
     let mut meta = model.file_metadata(start.config_text);
     meta.insert("sindy_ae".to_string(), "1".to_string());
     crate::checkpoint::save(
-        &model_path,
+        &path.join(crate::train::model::MODEL_FILE),
         crate::checkpoint::MODEL_FORMAT,
         &model.state(),
         &meta,
     )?;
-    let eq_dir = out.join("equations");
-    std::fs::create_dir_all(&eq_dir).map_err(|e| crate::Error::io(&eq_dir, e))?;
+    let eq_dir = path.join("equations");
+    crate::io::create_dir(&eq_dir)?;
     let sindy_cfg = SindyConfig {
         threshold: cfg.threshold,
         ..sindy.clone()
@@ -579,7 +581,7 @@ pub fn run(
             h.l1
         ));
     }
-    crate::io::write_atomic(&out.join("history.csv"), csv.as_bytes())?;
+    crate::io::write_atomic(&path.join("history.csv"), csv.as_bytes())?;
     let last = trained.history.last().copied().unwrap_or_default();
     let summary = json!({
         "from": from.map(|d| d.spec.clone()),
@@ -596,7 +598,8 @@ pub fn run(
     });
     let text_json =
         serde_json::to_string_pretty(&summary).map_err(|e| data_err!("sindy-ae.json: {e}"))?;
-    crate::io::write_atomic(&out.join("sindy-ae.json"), text_json.as_bytes())?;
+    crate::io::write_atomic(&path.join("sindy-ae.json"), text_json.as_bytes())?;
+    dir.commit()?;
     tracing::info!(
         "sindy-ae: done in {:.1}s; validation recon {}, ẋ relative error {}; wrote {}",
         t0.elapsed().as_secs_f64(),

@@ -229,16 +229,25 @@ pub fn forecast(inp: &Inputs, cfg: &ForecastConfig) -> Result<Results> {
     } else {
         cfg.horizon
     };
-    if horizon >= steps {
-        tracing::warn!(
-            "horizon {horizon} runs past the {name} split's {steps} steps: predictions go on, errors are scored only where the truth exists",
-        );
-    }
     let n_traj = match cfg.trajectories {
         0 => split.trajectories(),
         n => n.min(split.trajectories()),
     };
     let obs_len = split.obs_len();
+    // Every method's rollouts are kept for scoring and plots, in f32, next to the truth.
+    let need = crate::memory::bytes(&[n_traj, horizon + 1, obs_len], 4, METHODS.len() + 1);
+    crate::memory::check(need, || {
+        format!(
+            "forecast.horizon = {horizon} ({n_traj} trajectories of {obs_len} values, {} methods)",
+            METHODS.len()
+        )
+    })
+    .map_err(|e| config_err!("{e}; lower --horizon or forecast.trajectories"))?;
+    if horizon >= steps {
+        tracing::warn!(
+            "horizon {horizon} runs past the {name} split's {steps} steps: predictions go on, errors are scored only where the truth exists",
+        );
+    }
     let keep = (horizon + 1).min(steps);
     let truth: Vec<Vec<f32>> = (0..n_traj)
         .map(|tr| split.x[tr * steps * obs_len..(tr * steps + keep) * obs_len].to_vec())

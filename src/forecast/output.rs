@@ -83,7 +83,7 @@ pub fn to_csv(r: &Results) -> String {
 
 /// Writes forecast.json, forecast.csv and the plots into `out`; returns the PNG file names written.
 pub fn write(r: &Results, threshold: f64, out: &Path) -> Result<Vec<String>> {
-    std::fs::create_dir_all(out).map_err(|e| data_err!("creating {}: {e}", out.display()))?;
+    crate::io::create_dir(out)?;
     let doc = serde_json::to_string_pretty(&to_json(r, threshold))
         .map_err(|e| data_err!("forecast.json: {e}"))?;
     crate::io::write_atomic(&out.join("forecast.json"), doc.as_bytes())?;

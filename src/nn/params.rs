@@ -116,6 +116,29 @@ impl Scope<'_> {
         Tensor::from_vec(values, shape, &self.params.device)?.to_dtype(self.params.dtype)
     }
 
+    /// Refuses a new tensor `name` of `shape` when the store with it would not fit in memory: each
+    /// element is counted four times (value, gradient, two Adam moments), plus the f64 initial values.
+    fn reserve(&self, name: &str, shape: &[usize]) -> Result<()> {
+        let held: usize = self
+            .params
+            .vars
+            .values()
+            .chain(self.params.buffers.values())
+            .map(|v| v.elem_count())
+            .sum();
+        let size = self.params.dtype.size_in_bytes();
+        let need = crate::memory::bytes(shape, 1, 1).and_then(|n| {
+            let total = n.checked_add(held as u64)?;
+            total
+                .checked_mul(4 * size as u64)?
+                .checked_add(n.checked_mul(8)?)
+        });
+        crate::memory::check(need, || {
+            format!("tensor {} of shape {shape:?}", self.full(name))
+        })
+        .map_err(|e| candle_core::Error::Msg(format!("{e}; reduce the sizes in the config")))
+    }
+
     /// Registers a trainable variable with the given initial values.
     pub fn var(&mut self, name: &str, shape: &[usize], values: Vec<f64>) -> Result<Var> {
         let v = Var::from_tensor(&self.tensor(values, shape)?)?;
@@ -124,6 +147,7 @@ impl Scope<'_> {
     }
     /// A variable with entries U(−bound, bound) (PyTorch's default Linear init uses 1/√fan_in).
     pub fn uniform(&mut self, name: &str, shape: &[usize], bound: f64) -> Result<Var> {
+        self.reserve(name, shape)?;
         let n = shape.iter().product();
         let v = (0..n)
             .map(|_| rng::uniform(self.rng, -bound, bound))
@@ -132,16 +156,19 @@ impl Scope<'_> {
     }
     /// A variable with standard normal entries times `scale`.
     pub fn normal(&mut self, name: &str, shape: &[usize], scale: f64) -> Result<Var> {
+        self.reserve(name, shape)?;
         let n = shape.iter().product();
         let v = (0..n).map(|_| scale * rng::normal(self.rng)).collect();
         self.var(name, shape, v)
     }
     /// A variable filled with `value`.
     pub fn constant(&mut self, name: &str, shape: &[usize], value: f64) -> Result<Var> {
+        self.reserve(name, shape)?;
         self.var(name, shape, vec![value; shape.iter().product()])
     }
     /// A non-trainable buffer filled with `value`.
     pub fn buffer(&mut self, name: &str, shape: &[usize], value: f64) -> Result<Var> {
+        self.reserve(name, shape)?;
         let v = Var::from_tensor(&self.tensor(vec![value; shape.iter().product()], shape)?)?;
         self.params.buffers.insert(self.full(name), v.clone());
         Ok(v)

@@ -11,6 +11,7 @@ use super::{LaLiGan, Trainer};
 use crate::checkpoint::{self, Checkpoint, MODEL_FORMAT, STATE_FORMAT};
 use crate::data::{DataConfig, Dataset, Split, WindowIndex};
 use crate::error::Result;
+use crate::io::OutDir;
 use crate::lie::LieConfig;
 use crate::nn::{AutoencoderConfig, DiscriminatorConfig};
 use crate::rng;
@@ -23,6 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The optimizer state and position of a run folder.
 pub const STATE_FILE: &str = "training_state.safetensors";
+/// Prefix of the model's weights inside the training state file.
+const SNAPSHOT: &str = "model.";
 /// Training frames an autoencoder's data-fitted parts (the `pca` projection) are fitted on, at most.
 const FIT_FRAMES: usize = 2000;
 
@@ -104,6 +107,8 @@ pub enum Start {
 
 /// Trains `setup` into `out` (or continues the checkpoint there), stopping cleanly when `stop` becomes
 /// true. `config_text` is the resolved experiment as TOML, recorded in the run folder and checkpoints.
+/// A run that replaces another ([`Start::Replace`]) is written beside it and takes its place only once
+/// it has finished or stopped with a checkpoint: a failure leaves the old run exactly as it was.
 pub fn train(
     setup: &Setup,
     config_text: &str,
@@ -111,7 +116,24 @@ pub fn train(
     start: Start,
     stop: &AtomicBool,
 ) -> Result<Outcome> {
-    let resume = start == Start::Resume;
+    if start == Start::New {
+        refuse_existing_run(out)?;
+    }
+    let dir = OutDir::begin(out, start == Start::Replace)?;
+    let outcome = epochs(setup, config_text, &dir, out, start == Start::Resume, stop)?;
+    dir.commit()?;
+    Ok(outcome)
+}
+
+/// The epoch loop of [`train`], writing into `dir` (which becomes `out`).
+fn epochs(
+    setup: &Setup,
+    config_text: &str,
+    dir: &OutDir,
+    out: &Path,
+    resume: bool,
+    stop: &AtomicBool,
+) -> Result<Outcome> {
     let ds = setup.data.open()?;
     let (train, index, n_traj) = train_split(&ds, setup)?;
     let val = ds.split(if ds.splits().contains(&"val") {
@@ -122,17 +144,19 @@ pub fn train(
     let obs = val.shape[2..].to_vec();
     let model = LaLiGan::new(setup, &obs, DType::F32, &Device::Cpu)?;
     let mut trainer = Trainer::new(model, setup.train)?;
+    let path = dir.path();
 
     let mut fitted = None;
     let (mut pos, mut rows) = if resume {
-        load(&mut trainer, out, config_text)?
+        load(&mut trainer, path, config_text)?
     } else {
-        prepare_folder(out, start == Start::Replace)?;
         fitted = fit_frames(&trainer.model, &train, n_traj)?;
         (Position::default(), Vec::new())
     };
-    crate::io::write_atomic(&out.join("config.toml"), config_text.as_bytes())?;
-    let log = report::Log::open(&out.join("train.log"), resume)?;
+    // The checkpoint a failure leaves behind: the one resumed from, then each one saved.
+    let mut saved = resume.then_some((pos.epoch, pos.batch));
+    crate::io::write_atomic(&path.join("config.toml"), config_text.as_bytes())?;
+    let log = report::Log::open(&path.join("train.log"), resume)?;
     log.line(&format!("command: {}", crate::host::command_line()))?;
     if let Some(line) = fitted {
         log.line(&line)?;
@@ -171,7 +195,7 @@ pub fn train(
                 bar.finish_and_clear();
                 pos.lie_word_pos = lie_rng.get_word_pos();
                 pos.seconds += started.elapsed().as_secs_f64();
-                save(&trainer, out, setup, config_text, &pos)?;
+                save(&trainer, path, setup, config_text, &pos)?;
                 log.line(&format!(
                     "interrupted: checkpoint at epoch {} batch {}",
                     pos.epoch + 1,
@@ -196,11 +220,10 @@ pub fn train(
             if let Some(name) = terms.non_finite() {
                 bar.finish_and_clear();
                 let msg = format!(
-                    "non-finite {name} loss at epoch {} batch {}; training stopped, the last good \
-                     checkpoint in {} is kept",
+                    "non-finite {name} loss at epoch {} batch {}; training stopped, {}",
                     pos.epoch + 1,
                     pos.batch + 1,
-                    out.display()
+                    left_behind(dir, out, saved)
                 );
                 log.line(&msg)?;
                 return Err(crate::Error::Data(msg));
@@ -252,7 +275,7 @@ pub fn train(
             gens.join(" ")
         ))?;
         rows.push(row);
-        report::write_metrics(&out.join("metrics.csv"), &rows)?;
+        report::write_metrics(&path.join("metrics.csv"), &rows)?;
         pos = Position {
             epoch: e,
             seconds: pos.seconds,
@@ -260,16 +283,42 @@ pub fn train(
         };
         let last = e == setup.train.epochs;
         if last || (setup.train.save_every > 0 && e % setup.train.save_every == 0) {
-            save(&trainer, out, setup, config_text, &pos)?;
+            save(&trainer, path, setup, config_text, &pos)?;
+            saved = Some((e, 0));
         }
         if last {
-            return finish(&trainer.model, setup, out, &rows, &scores, &val)
+            return finish(&trainer.model, setup, path, &rows, &scores, &val)
                 .map(|s| Outcome::Finished(Box::new(s)));
         }
     }
     // Resumed a finished run: report it again.
     let scores = eval::evaluate(&trainer.model, setup, &val)?;
-    finish(&trainer.model, setup, out, &rows, &scores, &val).map(|s| Outcome::Finished(Box::new(s)))
+    finish(&trainer.model, setup, path, &rows, &scores, &val)
+        .map(|s| Outcome::Finished(Box::new(s)))
+}
+
+/// What a failed run leaves in `out`: the run it was replacing, untouched; the last checkpoint it
+/// saved (`(epochs done, batches into the next)`); or nothing to continue from.
+fn left_behind(dir: &OutDir, out: &Path, saved: Option<(usize, usize)>) -> String {
+    match saved {
+        _ if dir.replacing() => format!(
+            "the run already in {} is left as it was (the new one is discarded)",
+            out.display()
+        ),
+        Some((epoch, 0)) => format!(
+            "the last good checkpoint in {} (after epoch {epoch}) is kept; continue with --resume",
+            out.display()
+        ),
+        Some((epoch, batch)) => format!(
+            "the last good checkpoint in {} (epoch {} batch {batch}) is kept; continue with --resume",
+            out.display(),
+            epoch + 1
+        ),
+        None => format!(
+            "no checkpoint was written to {} (the first is saved after epoch train.save_every)",
+            out.display()
+        ),
+    }
 }
 
 /// The training windows `ids` as one `[ids, window, obs..]` tensor (gathered through `buf`).
@@ -336,16 +385,16 @@ fn finish(
     Ok(summary)
 }
 
-/// Refuses a folder that already holds a run (its checkpoint would be lost); creates it otherwise.
-fn prepare_folder(out: &Path, replace: bool) -> Result<()> {
-    if !replace && (out.join(MODEL_FILE).exists() || out.join(STATE_FILE).exists()) {
+/// Refuses a folder that already holds a run (its checkpoint would be lost).
+fn refuse_existing_run(out: &Path) -> Result<()> {
+    if out.join(MODEL_FILE).exists() || out.join(STATE_FILE).exists() {
         return Err(config_err!(
             "{} already holds a training run; continue it with --resume, replace it with --force, or \
              choose another --out",
             out.display()
         ));
     }
-    std::fs::create_dir_all(out).map_err(|e| crate::Error::io(out, e))
+    Ok(())
 }
 
 /// Writes model.safetensors and training_state.safetensors for position `pos`.
@@ -358,7 +407,15 @@ fn save(trainer: &Trainer, out: &Path, setup: &Setup, config: &str, pos: &Positi
         &trainer.model.state(),
         &meta,
     )?;
-    let mut state = trainer.opt_ae.state("adam.ae")?;
+    // The state file is the consistent snapshot a resume starts from: the weights travel with the
+    // optimizer state, so a process killed between the two writes resumes from the older pair.
+    let mut state: Vec<(String, Tensor)> = trainer
+        .model
+        .state()
+        .into_iter()
+        .map(|(n, t)| (format!("{SNAPSHOT}{n}"), t))
+        .collect();
+    state.extend(trainer.opt_ae.state("adam.ae")?);
     state.extend(trainer.opt_lie.state("adam.lie")?);
     state.extend(trainer.opt_disc.state("adam.disc")?);
     let mut meta = BTreeMap::new();
@@ -423,7 +480,6 @@ fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Ve
             out.display()
         ));
     }
-    let model = Checkpoint::open(&model_path, MODEL_FORMAT)?;
     let state = Checkpoint::open(&out.join(STATE_FILE), STATE_FORMAT)?;
     let saved = Trained::parse(state.meta("config")?, "the checkpoint's config")?;
     let now = Trained::parse(config, "the config")?;
@@ -435,10 +491,20 @@ fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Ve
             out.join("config.toml").display()
         ));
     }
-    trainer
-        .model
-        .load(|n| model.tensor(n))
-        .map_err(|e| model.error(e))?;
+    // Weights from the state file's snapshot; a state file without one (written before snapshots
+    // were kept) pairs with model.safetensors.
+    if state.entries().any(|(n, _, _)| n.starts_with(SNAPSHOT)) {
+        trainer
+            .model
+            .load(|n| state.tensor(&format!("{SNAPSHOT}{n}")))
+            .map_err(|e| state.error(e))?;
+    } else {
+        let model = Checkpoint::open(&model_path, MODEL_FORMAT)?;
+        trainer
+            .model
+            .load(|n| model.tensor(n))
+            .map_err(|e| model.error(e))?;
+    }
     let steps = |k: &str| state.meta_parse::<u64>(&format!("steps.{k}"));
     let (sa, sl, sd) = (steps("ae")?, steps("lie")?, steps("disc")?);
     trainer

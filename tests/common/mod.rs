@@ -34,3 +34,56 @@ pub fn refused(r: &Run, needles: &[&str]) {
         assert!(r.stderr.contains(n), "message lacks `{n}`: {}", r.stderr);
     }
 }
+
+/// A tiny pendulum experiment: 4 training trajectories of 40 steps, a 16-wide autoencoder, 2 epochs,
+/// a checkpoint after each.
+pub const TINY: &str = r#"
+seed = 5
+[data]
+recipe = "pendulum"
+recipe_set = ["pendulum.n_train=4", "pendulum.n_val=2", "pendulum.n_test=2", "pendulum.steps=40"]
+tail = 1
+[autoencoder]
+hidden = 16
+layers = 2
+[discriminator]
+hidden = 16
+layers = 2
+[train]
+epochs = 2
+batch_size = 32
+save_every = 1
+eval_windows = 64
+eval_points = 20
+[sindy]
+stride = 2
+"#;
+
+/// Asserts success (exit 0, no panic) and passes the run on.
+pub fn ok(r: Run) -> Run {
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r
+}
+
+/// Writes a float32 `.npy` array with the given header shape text (e.g. `(4, 2, )`), little-endian
+/// unless `big`.
+pub fn write_npy(path: &Path, shape: &str, values: &[f32], big: bool) {
+    let descr = if big { ">f4" } else { "<f4" };
+    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((h.len() as u16).to_le_bytes());
+    out.extend(h.as_bytes());
+    for v in values {
+        out.extend(if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        });
+    }
+    std::fs::write(path, out).unwrap();
+}
