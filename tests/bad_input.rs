@@ -377,24 +377,39 @@ fn a_failed_or_killed_force_run_leaves_the_old_run_byte_for_byte() {
     let tmp = trained("run", &[]);
     let p = tmp.path();
     let old = snapshot(&p.join("run"));
-    // A replacement that fails at its data: the old run stays, nothing new lands beside it.
-    std::fs::write(p.join("junk.safetensors"), "not a dataset").unwrap();
+    // A replacement that fails in its first step (finite data whose squares overflow f32): the old
+    // run stays, nothing new lands beside it.
+    let huge: Vec<f32> = (0..4 * 30 * 2)
+        .map(|i| 1e30 * (i as f32 * 0.1).sin())
+        .collect();
+    write_npy(&p.join("huge.npy"), "(4, 30, 2)", &huge, false);
+    ok(laligan(
+        p,
+        &[
+            "-q",
+            "data",
+            "import",
+            "huge.npy",
+            "--dt",
+            "0.1",
+            "--out",
+            "huge.safetensors",
+        ],
+    ));
     refused(
-        &laligan(
-            p,
-            &[
-                "-q",
-                "train",
-                "--config",
-                "c.toml",
-                "--out",
-                "run",
-                "--force",
-                "--data",
-                "junk.safetensors",
-            ],
-        ),
-        &["junk.safetensors"],
+        &laligan(p, &train("run", &["--force", "--data", "huge.safetensors"])),
+        &[
+            "non-finite recon loss at epoch 1 batch 1",
+            "the run already in run is left as it was",
+        ],
+    );
+    // The same run into a new folder says that no checkpoint exists.
+    refused(
+        &laligan(p, &train("fresh", &["--data", "huge.safetensors"])),
+        &[
+            "non-finite recon loss",
+            "no checkpoint was written to fresh",
+        ],
     );
     assert!(snapshot(&p.join("run")) == old);
     // A replacement killed after its first checkpoint: the old run stays; the next run in the folder

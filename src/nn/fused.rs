@@ -241,7 +241,16 @@ impl LinearOp {
         if r == 0 {
             return Ok(rows);
         }
-        if 2 * r > rows || x[..r * inp] != x[(rows - r) * inp..rows * inp] {
+        // Copies compare equal even where they hold NaN: a non-finite input flows on to the loss,
+        // where training stops naming the term, instead of failing here.
+        #[allow(clippy::eq_op)]
+        let same = |a: &T, b: &T| a == b || (a != a && b != b);
+        if 2 * r > rows
+            || !x[..r * inp]
+                .iter()
+                .zip(&x[(rows - r) * inp..rows * inp])
+                .all(|(a, b)| same(a, b))
+        {
             candle_core::bail!(
                 "linear: the last {r} of {rows} input rows must repeat the first {r}"
             );
@@ -806,6 +815,12 @@ mod tests {
         let err = linear_repeat(&x, &w, Some(&b), Act::Relu, 2).unwrap_err();
         assert!(err.to_string().contains("must repeat"), "{err}");
         assert!(linear_repeat(&x, &w, Some(&b), Act::Relu, 5).is_err());
+        // Repeated NaN rows are still copies: the NaN reaches the output (and the loss).
+        let nan = (a.as_tensor() * f64::NAN).unwrap();
+        let xn = Tensor::cat(&[&nan, &c, &nan], 0).unwrap();
+        let y = linear_repeat(&xn, &w, Some(&b), Act::Identity, 3).unwrap();
+        let y: Vec<Vec<f64>> = y.to_vec2().unwrap();
+        assert!(y[0][0].is_nan() && y[7][0].is_nan() && y[3][0].is_finite());
     }
 
     #[test]

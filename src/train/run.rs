@@ -315,7 +315,7 @@ fn left_behind(dir: &OutDir, out: &Path, saved: Option<(usize, usize)>) -> Strin
             epoch + 1
         ),
         None => format!(
-            "no checkpoint was written to {} (the first is saved after epoch train.save_every)",
+            "no checkpoint was written to {} (one is saved every train.save_every epochs)",
             out.display()
         ),
     }
