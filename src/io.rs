@@ -69,7 +69,9 @@ impl Drop for AtomicFile {
 /// A folder a command writes its results into. When it replaces an earlier result (`--force` over a
 /// folder that holds one), the new results are written beside it, in `.NAME.new-PID`, and
 /// [`OutDir::commit`] swaps them in: a command that fails (or is killed) leaves the old folder exactly
-/// as it was. Otherwise the results are written in place.
+/// as it was. Otherwise the results are written in place. A folder is only ever replaced whole when
+/// everything in it is something the command writes (its `owned` names), so `--force` never takes a
+/// user's other files with it.
 pub struct OutDir {
     out: PathBuf,
     stage: Option<PathBuf>,
@@ -79,19 +81,25 @@ pub struct OutDir {
 
 impl OutDir {
     /// Prepares `out`: refuses a path that is not a folder, removes what killed writers left behind,
-    /// and stages the new results beside `out` when `replace` is set and `out` holds anything.
-    pub fn begin(out: &Path, replace: bool) -> Result<Self> {
-        Self::open(out, replace, false)
+    /// and stages the new results beside `out` when `replace` is set and `out` holds anything — which
+    /// must then be only entries named in `owned` (exact names, or `*.ext`).
+    pub fn begin(out: &Path, replace: bool, owned: &[&str]) -> Result<Self> {
+        Self::open(out, replace, false, owned)
     }
 
-    /// Like [`OutDir::begin`], but the results are always written beside `out` and moved in whole by
-    /// [`OutDir::commit`]: `out` never holds a partial set of them.
+    /// Like [`OutDir::begin`], but the results are always written beside `out` (which must be new or
+    /// empty) and moved in whole by [`OutDir::commit`]: `out` never holds a partial set of them.
     pub fn staged(out: &Path) -> Result<Self> {
-        Self::open(out, true, true)
+        Self::open(out, true, true, &[])
     }
 
-    fn open(out: &Path, replace: bool, always: bool) -> Result<Self> {
+    fn open(out: &Path, replace: bool, always: bool, owned: &[&str]) -> Result<Self> {
         refuse_file(out)?;
+        // `.` or `..` have no name of their own: use the folder's real path.
+        let out = &match out.file_name() {
+            Some(_) => out.to_path_buf(),
+            None => out.canonicalize().map_err(|e| Error::io(out, e))?,
+        };
         let name = out
             .file_name()
             .ok_or_else(|| config_err!("{}: not a folder name", out.display()))?
@@ -110,6 +118,9 @@ impl OutDir {
                 .is_some();
         if holds {
             remove_stale(out, &["."]);
+        }
+        if replace && holds {
+            refuse_foreign(out, owned, always)?;
         }
         let stage = if replace && (holds || always) {
             let s = parent.join(format!(".{name}.new-{}", std::process::id()));
@@ -176,6 +187,34 @@ impl Drop for OutDir {
             let _ = std::fs::remove_dir(&self.out);
         }
     }
+}
+
+/// Refuses to replace `out` whole when it holds an entry the command does not write (one not matching
+/// `owned`; temporary names excepted): `fresh` commands want a new or empty folder.
+fn refuse_foreign(out: &Path, owned: &[&str], fresh: bool) -> Result<()> {
+    let mine = |n: &str| {
+        n.starts_with('.')
+            || owned.iter().any(|o| match o.strip_prefix('*') {
+                Some(ext) => n.ends_with(ext),
+                None => n == *o,
+            })
+    };
+    for e in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
+        let n = e.map_err(|e| Error::io(out, e))?.file_name();
+        let n = n.to_string_lossy();
+        if !mine(&n) {
+            return Err(config_err!(
+                "{}: holds {n}, which this command does not write; {}",
+                out.display(),
+                if fresh {
+                    "choose a new or empty folder"
+                } else {
+                    "--force replaces the whole folder, so choose another --out (or move it away)"
+                }
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses an output folder path that names an existing file (checked before any work starts).
@@ -346,14 +385,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("run");
         // Fresh: written in place; an uncommitted empty folder goes again.
-        drop(OutDir::begin(&out, true).unwrap());
+        drop(OutDir::begin(&out, true, &["a", "b"]).unwrap());
         assert!(!out.exists());
-        let d = OutDir::begin(&out, false).unwrap();
+        let d = OutDir::begin(&out, false, &[]).unwrap();
         assert_eq!(d.path(), out);
         std::fs::write(out.join("a"), "old").unwrap();
         d.commit().unwrap();
         // Replacing: staged beside; dropped without commit, the old folder is untouched.
-        let d = OutDir::begin(&out, true).unwrap();
+        let d = OutDir::begin(&out, true, &["a", "b"]).unwrap();
         assert!(d.replacing() && d.path() != out);
         std::fs::write(d.path().join("b"), "new").unwrap();
         let stage = d.path().to_path_buf();
@@ -361,7 +400,7 @@ mod tests {
         assert!(!stage.exists());
         assert_eq!(files(&out), [("a".into(), "old".into())]);
         // Committed: the new contents replace the old ones whole.
-        let d = OutDir::begin(&out, true).unwrap();
+        let d = OutDir::begin(&out, true, &["a", "b"]).unwrap();
         std::fs::write(d.path().join("b"), "new").unwrap();
         d.commit().unwrap();
         assert_eq!(files(&out), [("b".into(), "new".into())]);
@@ -372,18 +411,31 @@ mod tests {
         std::fs::create_dir(tmp.path().join(format!(".run.new-{dead}"))).unwrap();
         std::fs::write(out.join(format!(".b.tmp-{dead}")), "partial").unwrap();
         std::fs::write(out.join(".b.tmp-notapid"), "kept").unwrap();
-        OutDir::begin(&out, false).unwrap().commit().unwrap();
+        OutDir::begin(&out, false, &[]).unwrap().commit().unwrap();
         assert_eq!(files(tmp.path()).len(), 1);
         assert_eq!(files(&out).len(), 2, "{:?}", files(&out));
         // Killed between moving the old folder aside and moving the new one in: the old one returns.
         std::fs::rename(&out, tmp.path().join(format!(".run.old-{dead}"))).unwrap();
-        OutDir::begin(&out, false).unwrap().commit().unwrap();
+        OutDir::begin(&out, false, &[]).unwrap().commit().unwrap();
         assert!(files(&out).contains(&("b".into(), "new".into())));
         assert_eq!(files(tmp.path()).len(), 1);
         // A file where the folder should be is refused by name.
         let f = tmp.path().join("file");
         std::fs::write(&f, "x").unwrap();
-        let e = OutDir::begin(&f, true).err().unwrap().to_string();
+        let e = OutDir::begin(&f, true, &[]).err().unwrap().to_string();
         assert!(e.contains("file: is a file"), "{e}");
+        // Replacing never takes a file the command does not write; a fresh folder must be empty.
+        std::fs::write(out.join("notes.txt"), "mine").unwrap();
+        let e = OutDir::begin(&out, true, &["a", "b"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("holds notes.txt") && e.contains("--force"),
+            "{e}"
+        );
+        let e = OutDir::staged(&out).err().unwrap().to_string();
+        assert!(e.contains("new or empty folder"), "{e}");
+        assert!(out.join("notes.txt").exists() && out.join("b").exists());
     }
 }

@@ -523,7 +523,14 @@ pub fn run(
     let k = model.ae.latent_dim();
     let lib = sindy.library(k, "z")?;
     // Replacing a model (--force) writes beside it; a failure leaves the old one as it was.
-    let dir = crate::io::OutDir::begin(out, replace)?;
+    let owned = [
+        crate::train::model::MODEL_FILE,
+        "config.toml",
+        "equations",
+        "history.csv",
+        "sindy-ae.json",
+    ];
+    let dir = crate::io::OutDir::begin(out, replace, &owned)?;
     let path = dir.path();
     super::record_config(path, start.config_text)?;
     tracing::info!(

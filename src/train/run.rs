@@ -24,6 +24,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The optimizer state and position of a run folder.
 pub const STATE_FILE: &str = "training_state.safetensors";
+/// What a run folder holds: the files `train` writes, and the folders later commands write into it by
+/// convention. `--force` replaces a folder holding nothing else.
+const RUN_FILES: &[&str] = &[
+    "config.toml",
+    MODEL_FILE,
+    STATE_FILE,
+    "metrics.csv",
+    "summary.json",
+    "train.log",
+    "*.png",
+    "equations",
+    "sindy-ae",
+    "forecast",
+];
 /// Prefix of the model's weights inside the training state file.
 const SNAPSHOT: &str = "model.";
 /// Training frames an autoencoder's data-fitted parts (the `pca` projection) are fitted on, at most.
@@ -119,7 +133,7 @@ pub fn train(
     if start == Start::New {
         refuse_existing_run(out)?;
     }
-    let dir = OutDir::begin(out, start == Start::Replace)?;
+    let dir = OutDir::begin(out, start == Start::Replace, RUN_FILES)?;
     let outcome = epochs(setup, config_text, &dir, out, start == Start::Resume, stop)?;
     dir.commit()?;
     Ok(outcome)
