@@ -190,13 +190,14 @@ fn num(v: f64) -> String {
 /// The forecast scores as a Markdown table.
 pub fn score_table(r: &Results) -> String {
     let mut s = String::from(
-        "| method | horizon-mean relative error | valid time | invariant drift | diverged |\n|---|---|---|---|---|\n",
+        "| method | horizon-mean relative error | median over trajectories | valid time | invariant drift | diverged |\n|---|---|---|---|---|---|\n",
     );
     for (name, _, sc) in &r.methods {
         let _ = writeln!(
             s,
-            "| `{name}` | {} | {} | {} | {} |",
+            "| `{name}` | {} | {} | {} | {} | {} |",
             num(sc.horizon_mean),
+            num(sc.horizon_median),
             sc.valid_time.map_or("> horizon".into(), |t| format!(
                 "{t:.2} ({} steps)",
                 sc.valid_steps.unwrap_or(0)

@@ -1,5 +1,7 @@
 //! Forecast scores: relative L2 error per step (mean and quantiles over trajectories), its horizon
-//! average, the valid-prediction time and the drift of a known first integral.
+//! average (mean and median over trajectories), the valid-prediction time and the drift of a known
+//! first integral. A trajectory that diverged keeps counting: from the step it blew up, its error is
+//! that of predicting zero (relative error 1), so every method is scored over all trajectories.
 
 use super::Rollout;
 use serde::Serialize;
@@ -8,7 +10,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, Serialize)]
 pub struct Scores {
     /// Mean over trajectories of ‖x̂ₜ − xₜ‖/‖xₜ‖, for every step where the truth exists (step 0 first).
-    /// A trajectory that diverged counts only up to its divergence (see `diverged`).
+    /// A trajectory that diverged (see `diverged`) counts 1 from then on.
     pub curve: Vec<f64>,
     /// 10 %, 50 % and 90 % quantiles over trajectories, per step.
     pub q10: Vec<f64>,
@@ -16,6 +18,9 @@ pub struct Scores {
     pub q90: Vec<f64>,
     /// Mean of `curve` over steps 1.. (the horizon average).
     pub horizon_mean: f64,
+    /// Median over trajectories of each one's error averaged over steps 1..: robust to a few
+    /// trajectories that diverge.
+    pub horizon_median: f64,
     /// First time the mean error exceeds the threshold (None: never within the horizon).
     pub valid_time: Option<f64>,
     /// The same in steps.
@@ -60,16 +65,26 @@ pub fn score(
 ) -> Scores {
     let steps = truth.iter().map(|t| t.len() / obs_len).max().unwrap_or(0);
     let (mut curve, mut q10, mut median, mut q90) = (vec![], vec![], vec![], vec![]);
+    // Per trajectory: the sum of its errors over steps 1.. and their count.
+    let mut per = vec![(0.0f64, 0usize); truth.len()];
     for n in 0..steps {
-        let mut errs: Vec<f64> = rollouts
-            .iter()
-            .zip(truth)
-            .filter(|(r, t)| r.x.len() >= (n + 1) * obs_len && t.len() >= (n + 1) * obs_len)
-            .map(|(r, t)| {
-                let at = n * obs_len..(n + 1) * obs_len;
-                relative_l2(&r.x[at.clone()], &t[at])
-            })
-            .collect();
+        let at = n * obs_len..(n + 1) * obs_len;
+        let mut errs = Vec::with_capacity(truth.len());
+        for (i, (r, t)) in rollouts.iter().zip(truth).enumerate() {
+            if t.len() < at.end {
+                continue;
+            }
+            let e = if r.x.len() >= at.end {
+                relative_l2(&r.x[at.clone()], &t[at.clone()])
+            } else {
+                1.0
+            };
+            if n > 0 {
+                per[i].0 += e;
+                per[i].1 += 1;
+            }
+            errs.push(e);
+        }
         if errs.is_empty() {
             break;
         }
@@ -82,6 +97,16 @@ pub fn score(
         curve[1..].iter().sum::<f64>() / (curve.len() - 1) as f64
     } else {
         0.0
+    };
+    let mut means: Vec<f64> = per
+        .iter()
+        .filter(|(_, k)| *k > 0)
+        .map(|(s, k)| s / *k as f64)
+        .collect();
+    let horizon_median = if means.is_empty() {
+        0.0
+    } else {
+        quantile(&mut means, 0.5)
     };
     let valid_steps = curve.iter().position(|&e| e > threshold);
     let invariant_drift = h.map(|h| {
@@ -102,6 +127,7 @@ pub fn score(
         median,
         q90,
         horizon_mean,
+        horizon_median,
         valid_time: valid_steps.map(|n| n as f64 * dt),
         valid_steps,
         invariant_drift,
@@ -140,10 +166,10 @@ mod tests {
     }
 
     #[test]
-    fn a_diverged_trajectory_counts_until_it_blew_up() {
-        let truth = [vec![2.0f32; 4], vec![2.0f32; 4]];
+    fn a_diverged_trajectory_counts_as_predicting_zero_after_it_blew_up() {
+        let truth = [vec![2.0f32; 4], vec![2.0f32; 4], vec![2.0f32; 4]];
         let refs: Vec<&[f32]> = truth.iter().map(Vec::as_slice).collect();
-        let ok = Rollout {
+        let ok = || Rollout {
             x: vec![2.0; 4],
             diverged: None,
         };
@@ -151,10 +177,17 @@ mod tests {
             x: vec![2.0, 3.0],
             diverged: Some(0.2),
         };
-        let s = score(&[ok, blown], &refs, 1, 0.1, 0.2, None);
+        let s = score(&[ok(), blown, ok()], &refs, 1, 0.1, 0.2, None);
         assert_eq!(s.curve.len(), 4);
-        assert!((s.curve[1] - 0.25).abs() < 1e-9 && s.curve[2] == 0.0);
+        // step 1: errors 0, 0.5, 0; steps 2 and 3: 0, 1 (predicting zero), 0
+        let want = [0.0, 0.5 / 3.0, 1.0 / 3.0, 1.0 / 3.0];
+        for (a, b) in s.curve.iter().zip(want) {
+            assert!((a - b).abs() < 1e-9, "{:?}", s.curve);
+        }
+        assert!((s.horizon_mean - 2.5 / 9.0).abs() < 1e-9);
+        // per trajectory: 0, 2.5/3, 0 → median 0
+        assert_eq!(s.horizon_median, 0.0);
         assert_eq!(s.diverged, vec![(1, 0.2)]);
-        assert_eq!(s.valid_steps, Some(1));
+        assert_eq!(s.valid_steps, Some(2));
     }
 }

@@ -23,6 +23,7 @@ pub fn to_json(r: &Results, threshold: f64) -> Value {
                 "median": s.median,
                 "q90": s.q90,
                 "horizon_mean": s.horizon_mean,
+                "horizon_median": s.horizon_median,
                 "valid_time": s.valid_time,
                 "valid_steps": s.valid_steps,
                 "invariant_drift": s.invariant_drift,
