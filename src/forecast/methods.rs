@@ -78,6 +78,13 @@ pub fn run(
             )),
             Some(m) => group_flow(ctx, m, notes),
         },
+        "laligan-orbit" => match model {
+            None => no_model(),
+            Some(_) if ctx.inp.generators.is_empty() => Ok(Outcome::Skipped(
+                "the model has no generator acting on one step's latent".into(),
+            )),
+            Some(m) => orbit_flow(ctx, m, notes),
+        },
         "dmd" => dmd(ctx, notes),
         other => Err(config_err!("unknown forecasting method {other:?}")),
     }
@@ -296,6 +303,150 @@ fn group_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
         for _ in 0..horizon {
             dev = &step * dev;
             states.extend(dev.iter().zip(&zbar).map(|(a, b)| a + b));
+        }
+        Solution {
+            states,
+            diverged: None,
+        }
+    })?;
+    Ok(Outcome::Ran(rolled))
+}
+
+/// The latent moves along the orbit of the learned rotation through its first state, at a phase rate
+/// that depends on the orbit: with Q the generator's invariant form (LᵀQ + QL = 0, Q = RᵀR) and
+/// w = R(z − z̄) about the mean training latent z̄, |w| stays and the angle of w advances at Ω(|w|).
+/// Ω is fitted to the phase advance over whole training trajectories (the slope of the unwrapped angle
+/// against time), as a quadratic in the mean |w| of each (a constant for one trajectory): the
+/// frequency comes from many periods, not from pointwise ż. Needs a 2-D latent and a rotation.
+fn orbit_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result<Outcome> {
+    let k = model.ae.latent_dim();
+    if k != 2 {
+        return Ok(Outcome::Skipped(format!(
+            "the orbit model needs a 2-D latent (this one has {k})"
+        )));
+    }
+    let l: Vec<f64> = ctx.inp.generators[0].iter().flatten().copied().collect();
+    let (q, _) = crate::metrics::symmetry::invariant_form(&[&l], k);
+    let q = DMatrix::from_row_slice(k, k, &q);
+    let q = if q.trace() < 0.0 { -q } else { q };
+    let Some(chol) = q.clone().cholesky() else {
+        return Ok(Outcome::Skipped(
+            "the generator's invariant form is not positive definite (not a rotation)".into(),
+        ));
+    };
+    let r = chol.l().transpose();
+    let Some(r_inv) = r.clone().try_inverse() else {
+        return Ok(Outcome::Skipped("singular invariant form".into()));
+    };
+    let train = ctx.inp.dataset.split("train")?;
+    let (n, steps) = train_trajectories(ctx)?;
+    let stride = stride_for(n, steps, ctx.cfg.fit_points);
+    let times: Vec<usize> = (0..steps).step_by(stride).collect();
+    if times.len() < 3 {
+        return Ok(Outcome::Skipped(format!(
+            "{steps} training steps per trajectory sampled every {stride}: too few for a phase rate"
+        )));
+    }
+    let obs_len = ctx.obs_len;
+    let mut x = Vec::with_capacity(n * times.len() * obs_len);
+    for tr in 0..n {
+        for &t in &times {
+            let at = (tr * steps + t) * obs_len;
+            x.extend_from_slice(&train.x[at..at + obs_len]);
+        }
+    }
+    let z = encode_all(model, &x, obs_len)?;
+    let rows = z.len() / k;
+    let mut zbar = [0.0; 2];
+    for p in z.chunks(k) {
+        zbar[0] += p[0] / rows as f64;
+        zbar[1] += p[1] / rows as f64;
+    }
+    let polar = |p: &[f64]| {
+        let w = &r * DVector::from_column_slice(&[p[0] - zbar[0], p[1] - zbar[1]]);
+        (w.norm(), w[1].atan2(w[0]))
+    };
+    // Per trajectory: (mean radius, phase rate).
+    let dt = ctx.dt * stride as f64;
+    let mut fits = Vec::with_capacity(n);
+    let mut coarse = 0usize;
+    for traj in z.chunks(times.len() * k) {
+        let (mut theta, mut prev, mut rsum) = (Vec::with_capacity(times.len()), None, 0.0);
+        let mut turn = 0.0;
+        for p in traj.chunks(k) {
+            let (rad, a) = polar(p);
+            rsum += rad;
+            if let Some(b) = prev {
+                let mut d: f64 = a - b;
+                d -= std::f64::consts::TAU * (d / std::f64::consts::TAU).round();
+                if d.abs() > std::f64::consts::FRAC_PI_2 {
+                    coarse += 1;
+                }
+                turn += d;
+            }
+            prev = Some(a);
+            theta.push(turn);
+        }
+        let m = theta.len() as f64;
+        let tm = (m - 1.0) / 2.0;
+        let thm = theta.iter().sum::<f64>() / m;
+        let (mut num, mut den) = (0.0, 0.0);
+        for (i, th) in theta.iter().enumerate() {
+            num += (i as f64 - tm) * (th - thm);
+            den += (i as f64 - tm).powi(2);
+        }
+        fits.push((rsum / m, num / den / dt));
+    }
+    // Ω(ρ) = a₀ + a₁ρ + a₂ρ², by least squares over the trajectories (degree < their number).
+    let degree = (fits.len() - 1).min(2);
+    let mut a = DMatrix::<f64>::zeros(fits.len(), degree + 1);
+    let mut b = DVector::<f64>::zeros(fits.len());
+    for (i, (rho, om)) in fits.iter().enumerate() {
+        for j in 0..=degree {
+            a[(i, j)] = rho.powi(j as i32);
+        }
+        b[i] = *om;
+    }
+    let coef = a
+        .svd(true, true)
+        .solve(&b, 1e-12)
+        .map_err(|e| data_err!("laligan-orbit: phase-rate fit: {e}"))?;
+    let (lo, hi) = fits
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), f| {
+            (lo.min(f.0), hi.max(f.0))
+        });
+    let rate = |rho: f64| {
+        let rho = rho.clamp(lo, hi);
+        (0..=degree)
+            .map(|j| coef[j] * rho.powi(j as i32))
+            .sum::<f64>()
+    };
+    notes.push(format!(
+        "laligan-orbit: phase rate Ω(ρ) = {} over ρ in [{lo:.3}, {hi:.3}] from {} training \
+         trajectories ({} samples each){}",
+        (0..=degree)
+            .map(|j| format!("{:+.4}·ρ^{j}", coef[j]))
+            .collect::<Vec<_>>()
+            .join(" "),
+        fits.len(),
+        times.len(),
+        if coarse > 0 {
+            format!("; {coarse} phase steps over π/2: sampled too coarsely")
+        } else {
+            String::new()
+        }
+    ));
+    let horizon = ctx.horizon;
+    let rolled = latent(ctx, model, |z0| {
+        let (rho, theta0) = polar(z0);
+        let om = rate(rho);
+        let mut states = Vec::with_capacity((horizon + 1) * k);
+        states.extend_from_slice(z0);
+        for step in 1..=horizon {
+            let th = theta0 + om * ctx.dt * step as f64;
+            let z = &r_inv * DVector::from_column_slice(&[rho * th.cos(), rho * th.sin()]);
+            states.extend([z[0] + zbar[0], z[1] + zbar[1]]);
         }
         Solution {
             states,
