@@ -317,7 +317,9 @@ fn group_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
 /// w = R(z − z̄) about the mean training latent z̄, |w| stays and the angle of w advances at Ω(|w|).
 /// Ω is fitted to the phase advance over whole training trajectories (the slope of the unwrapped angle
 /// against time), as a quadratic in the mean |w| of each (a constant for one trajectory): the
-/// frequency comes from many periods, not from pointwise ż. Needs a 2-D latent and a rotation.
+/// frequency comes from many periods, not from pointwise ż. With `forecast.orbit_harmonics` > 0 the
+/// orbits' shape and the phase speed along them are fitted too ([`OrbitShape`]). Needs a 2-D latent
+/// and a rotation.
 fn orbit_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result<Outcome> {
     let k = model.ae.latent_dim();
     if k != 2 {
@@ -370,7 +372,9 @@ fn orbit_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
     let dt = ctx.dt * stride as f64;
     let mut fits = Vec::with_capacity(n);
     let mut coarse = 0usize;
-    for traj in z.chunks(times.len() * k) {
+    // Every sample as (trajectory, angle, radius, unwrapped angle).
+    let mut samples: Vec<(usize, f64, f64, f64)> = Vec::with_capacity(rows);
+    for (ti, traj) in z.chunks(times.len() * k).enumerate() {
         let (mut theta, mut prev, mut rsum) = (Vec::with_capacity(times.len()), None, 0.0);
         let mut turn = 0.0;
         for p in traj.chunks(k) {
@@ -386,6 +390,7 @@ fn orbit_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
             }
             prev = Some(a);
             theta.push(turn);
+            samples.push((ti, a, rad, turn));
         }
         let m = theta.len() as f64;
         let tm = (m - 1.0) / 2.0;
@@ -437,15 +442,27 @@ fn orbit_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
             String::new()
         }
     ));
+    let shape = OrbitShape::fit(ctx.cfg.orbit_harmonics, &samples, &fits, dt)?;
     let horizon = ctx.horizon;
     let rolled = latent(ctx, model, |z0| {
-        let (rho, theta0) = polar(z0);
-        let om = rate(rho);
+        let (rho0, theta0) = polar(z0);
+        let rho = shape.mean_radius(rho0, theta0);
+        let om = rate(rho) * shape.normalizer(rho);
         let mut states = Vec::with_capacity((horizon + 1) * k);
         states.extend_from_slice(z0);
-        for step in 1..=horizon {
-            let th = theta0 + om * ctx.dt * step as f64;
-            let z = &r_inv * DVector::from_column_slice(&[rho * th.cos(), rho * th.sin()]);
+        let mut th = theta0;
+        let speed = |t: f64| om * shape.speed(t, rho);
+        let h = ctx.dt / 4.0;
+        for _ in 1..=horizon {
+            for _ in 0..4 {
+                let k1 = speed(th);
+                let k2 = speed(th + h / 2.0 * k1);
+                let k3 = speed(th + h / 2.0 * k2);
+                let k4 = speed(th + h * k3);
+                th += h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
+            }
+            let rad = rho * shape.radius(th, rho);
+            let z = &r_inv * DVector::from_column_slice(&[rad * th.cos(), rad * th.sin()]);
             states.extend([z[0] + zbar[0], z[1] + zbar[1]]);
         }
         Solution {
@@ -454,6 +471,125 @@ fn orbit_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
         }
     })?;
     Ok(Outcome::Ran(rolled))
+}
+
+/// The shape of `laligan-orbit`'s orbits in w-coordinates, shared by all of them: the radius relative
+/// to the orbit's mean, exp(f(θ, ρ̄)), and the phase speed relative to the mean rate, 1 + g(θ, ρ̄), each
+/// a Fourier series in θ of `harmonics` terms whose coefficients are linear in the mean radius ρ̄.
+struct OrbitShape {
+    harmonics: usize,
+    /// Coefficients of f and g: per harmonic j, (cos, sin, ρ̄ cos, ρ̄ sin).
+    f: Vec<f64>,
+    g: Vec<f64>,
+}
+
+impl OrbitShape {
+    /// Fits f to log(ρ/ρ̄) of every sample and g to the phase speed between consecutive samples over
+    /// its trajectory's rate; `samples` are (trajectory, angle, radius, unwrapped angle) in order,
+    /// `fits` each trajectory's (ρ̄, rate), `dt` the time between samples.
+    fn fit(
+        harmonics: usize,
+        samples: &[(usize, f64, f64, f64)],
+        fits: &[(f64, f64)],
+        dt: f64,
+    ) -> Result<Self> {
+        let none = Self {
+            harmonics: 0,
+            f: Vec::new(),
+            g: Vec::new(),
+        };
+        if harmonics == 0 {
+            return Ok(none);
+        }
+        let features = |th: f64, rho: f64| -> Vec<f64> {
+            (1..=harmonics)
+                .flat_map(|j| {
+                    let (s, c) = (j as f64 * th).sin_cos();
+                    [c, s, rho * c, rho * s]
+                })
+                .collect()
+        };
+        let solve = |rows: Vec<(Vec<f64>, f64)>| -> Result<Vec<f64>> {
+            let m = 4 * harmonics;
+            let (mut gram, mut rhs) = (DMatrix::<f64>::zeros(m, m), DVector::<f64>::zeros(m));
+            for (x, y) in &rows {
+                for a in 0..m {
+                    rhs[a] += x[a] * y;
+                    for b in 0..m {
+                        gram[(a, b)] += x[a] * x[b];
+                    }
+                }
+            }
+            for a in 0..m {
+                gram[(a, a)] += 1e-9 * rows.len() as f64;
+            }
+            gram.lu()
+                .solve(&rhs)
+                .map(|v| v.iter().copied().collect())
+                .ok_or_else(|| data_err!("laligan-orbit: singular orbit-shape fit"))
+        };
+        let radius = samples
+            .iter()
+            .filter(|s| s.2 > 0.0)
+            .map(|&(t, a, r, _)| (features(a, fits[t].0), (r / fits[t].0).ln()))
+            .collect();
+        let speed = samples
+            .windows(2)
+            .filter(|w| w[0].0 == w[1].0 && fits[w[0].0].1.abs() > 0.0)
+            .map(|w| {
+                let (t, mid) = (w[0].0, w[0].1 + (w[1].3 - w[0].3) / 2.0);
+                let v = (w[1].3 - w[0].3) / dt / fits[t].1;
+                (features(mid, fits[t].0), v - 1.0)
+            })
+            .collect();
+        Ok(Self {
+            harmonics,
+            f: solve(radius)?,
+            g: solve(speed)?,
+        })
+    }
+
+    fn series(&self, c: &[f64], th: f64, rho: f64) -> f64 {
+        (1..=self.harmonics)
+            .map(|j| {
+                let (s, co) = (j as f64 * th).sin_cos();
+                let at = 4 * (j - 1);
+                co * (c[at] + rho * c[at + 2]) + s * (c[at + 1] + rho * c[at + 3])
+            })
+            .sum()
+    }
+
+    /// ρ/ρ̄ at angle `th` on the orbit of mean radius `rho`.
+    fn radius(&self, th: f64, rho: f64) -> f64 {
+        self.series(&self.f, th, rho).exp()
+    }
+
+    /// The phase speed relative to the orbit's rate at `th` (kept above 0.1).
+    fn speed(&self, th: f64, rho: f64) -> f64 {
+        (1.0 + self.series(&self.g, th, rho)).max(0.1)
+    }
+
+    /// The factor that makes one turn at [`OrbitShape::speed`] take as long as at a uniform speed.
+    fn normalizer(&self, rho: f64) -> f64 {
+        if self.harmonics == 0 {
+            return 1.0;
+        }
+        let n = 512;
+        let mean_inv: f64 = (0..n)
+            .map(|i| 1.0 / self.speed(std::f64::consts::TAU * i as f64 / n as f64, rho))
+            .sum::<f64>()
+            / n as f64;
+        mean_inv
+    }
+
+    /// The mean radius of the orbit through radius `rho0` at angle `th0`.
+    fn mean_radius(&self, rho0: f64, th0: f64) -> f64 {
+        let mut rho = rho0;
+        for _ in 0..20 {
+            rho = rho0 / self.radius(th0, rho);
+        }
+        rho
+    }
 }
 
 /// Exact DMD on the leading PCA coefficients of the training observations: a = Uᵀ(x − μ),
