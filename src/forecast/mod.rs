@@ -356,6 +356,23 @@ mod tests {
         Dataset::open(&path).unwrap()
     }
 
+    /// A model whose latent is the observation (θ, ω), with the so(2) generator.
+    fn identity_so2() -> LaLiGan {
+        let exp: Experiment = crate::config::parse(
+            "seed = 1\n[autoencoder]\nkind = \"identity\"\nlatent = 2\n[lie]\nblocks = [{ copies = 2, channels = 1, dim = 2, basis = \"so2\" }]",
+            "test",
+            &[],
+        )
+        .unwrap();
+        LaLiGan::new(
+            &exp.setup(),
+            &[2],
+            candle_core::DType::F64,
+            &candle_core::Device::Cpu,
+        )
+        .unwrap()
+    }
+
     fn scores<'a>(r: &'a Results, name: &str) -> &'a Scores {
         &r.methods.iter().find(|m| m.0 == name).unwrap().2
     }
@@ -427,19 +444,7 @@ mod tests {
                 "pendulum.steps=315",
             ],
         );
-        let exp: Experiment = crate::config::parse(
-            "seed = 1\n[autoencoder]\nkind = \"identity\"\nlatent = 2\n[lie]\nblocks = [{ copies = 2, channels = 1, dim = 2, basis = \"so2\" }]",
-            "test",
-            &[],
-        )
-        .unwrap();
-        let model = LaLiGan::new(
-            &exp.setup(),
-            &[2],
-            candle_core::DType::F64,
-            &candle_core::Device::Cpu,
-        )
-        .unwrap();
+        let model = identity_so2();
         let lib = crate::sindy::Library::parse("x", 2).unwrap();
         let eq = SindyModel::new(lib, vec![vec![0.0, 1.0], vec![-1.0, 0.0]]).unwrap();
         let inputs = Inputs {
@@ -535,19 +540,7 @@ mod tests {
                 "pendulum.steps=600",
             ],
         );
-        let exp: Experiment = crate::config::parse(
-            "seed = 1\n[autoencoder]\nkind = \"identity\"\nlatent = 2\n[lie]\nblocks = [{ copies = 2, channels = 1, dim = 2, basis = \"so2\" }]",
-            "test",
-            &[],
-        )
-        .unwrap();
-        let model = LaLiGan::new(
-            &exp.setup(),
-            &[2],
-            candle_core::DType::F64,
-            &candle_core::Device::Cpu,
-        )
-        .unwrap();
+        let model = identity_so2();
         let inputs = Inputs {
             dataset: &ds,
             n_train: 0,
