@@ -243,6 +243,18 @@ fn raw_sindy(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
     Ok(Outcome::Ran(rollouts(&sols, x, ctx.obs_len, ctx.obs_len)))
 }
 
+/// The mean of the rows of `z` (row-major `[n, k]`).
+fn mean_row(z: &[f64], k: usize) -> Vec<f64> {
+    let rows = (z.len() / k).max(1);
+    let mut mean = vec![0.0; k];
+    for p in z.chunks(k) {
+        for (c, v) in mean.iter_mut().zip(p) {
+            *c += v / rows as f64;
+        }
+    }
+    mean
+}
+
 /// ż = Σⱼ cⱼ Lⱼ (z − z̄): the learned generators about the mean training latent z̄, with rates cⱼ fitted
 /// by least squares to the encoder's ż = J_φ(x)ẋ on the training split; evolved exactly by exp(dt·M).
 fn group_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result<Outcome> {
@@ -254,12 +266,7 @@ fn group_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
     let stride = stride_for(n, steps, ctx.cfg.fit_points);
     let (z, dz, k) = crate::discover::latent::rows(model, ds, "train", n, stride)?;
     let rows = z.len() / k;
-    let mut zbar = vec![0.0; k];
-    for p in z.chunks(k) {
-        for (c, v) in zbar.iter_mut().zip(p) {
-            *c += v / rows as f64;
-        }
-    }
+    let zbar = mean_row(&z, k);
     let gens: Vec<DMatrix<f64>> = ctx
         .inp
         .generators
@@ -359,11 +366,7 @@ fn orbit_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
     }
     let z = encode_all(model, &x, obs_len)?;
     let rows = z.len() / k;
-    let mut zbar = [0.0; 2];
-    for p in z.chunks(k) {
-        zbar[0] += p[0] / rows as f64;
-        zbar[1] += p[1] / rows as f64;
-    }
+    let zbar = mean_row(&z, k);
     let polar = |p: &[f64]| {
         let w = &r * DVector::from_column_slice(&[p[0] - zbar[0], p[1] - zbar[1]]);
         (w.norm(), w[1].atan2(w[0]))
@@ -448,19 +451,12 @@ fn orbit_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
         let (rho0, theta0) = polar(z0);
         let rho = shape.mean_radius(rho0, theta0);
         let om = rate(rho) * shape.normalizer(rho);
+        // The angle θ̇ = Ω·(1 + g(θ)), four RK4 steps per data step.
+        let speed = |th: &[f64], d: &mut [f64]| d[0] = om * shape.speed(th[0], rho);
+        let angles = ode::rk4(speed, &[theta0], ctx.dt, horizon, 4).states;
         let mut states = Vec::with_capacity((horizon + 1) * k);
         states.extend_from_slice(z0);
-        let mut th = theta0;
-        let speed = |t: f64| om * shape.speed(t, rho);
-        let h = ctx.dt / 4.0;
-        for _ in 1..=horizon {
-            for _ in 0..4 {
-                let k1 = speed(th);
-                let k2 = speed(th + h / 2.0 * k1);
-                let k3 = speed(th + h / 2.0 * k2);
-                let k4 = speed(th + h * k3);
-                th += h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
-            }
+        for &th in &angles[1..] {
             let rad = rho * shape.radius(th, rho);
             let z = &r_inv * DVector::from_column_slice(&[rad * th.cos(), rad * th.sin()]);
             states.extend([z[0] + zbar[0], z[1] + zbar[1]]);
