@@ -83,7 +83,14 @@ pub fn run(
             Some(_) if ctx.inp.generators.is_empty() => Ok(Outcome::Skipped(
                 "the model has no generator acting on one step's latent".into(),
             )),
-            Some(m) => orbit_flow(ctx, m, notes),
+            Some(m) => super::orbit::orbit_flow(ctx, m, notes),
+        },
+        "laligan-second-order" => match model {
+            None => no_model(),
+            Some(_) if ctx.inp.generators.is_empty() => Ok(Outcome::Skipped(
+                "the model has no generator acting on one step's latent".into(),
+            )),
+            Some(m) => super::orbit::second_order(ctx, m, truth, notes),
         },
         "dmd" => dmd(ctx, notes),
         other => Err(config_err!("unknown forecasting method {other:?}")),
@@ -131,7 +138,7 @@ fn integrate(ctx: &Context, eq: &SindyModel, x0: &[f64]) -> Solution {
 }
 
 /// Splits decoded states back into per-trajectory rollouts.
-fn rollouts(sols: &[Solution], x: Vec<f32>, d: usize, obs_len: usize) -> Vec<Rollout> {
+pub(super) fn rollouts(sols: &[Solution], x: Vec<f32>, d: usize, obs_len: usize) -> Vec<Rollout> {
     split(&x, sols.iter().map(|s| (s.len(d) * obs_len, s.diverged)))
 }
 
@@ -151,7 +158,7 @@ fn split(x: &[f32], parts: impl Iterator<Item = (usize, Option<f64>)>) -> Vec<Ro
 }
 
 /// Encode the first observations, evolve each latent with `evolve`, decode every state.
-fn latent(
+pub(super) fn latent(
     ctx: &Context,
     model: &LaLiGan,
     evolve: impl Fn(&[f64]) -> Solution + Sync,
@@ -178,12 +185,12 @@ fn reconstruction(model: &LaLiGan, truth: &[Vec<f32>], obs_len: usize) -> Result
 }
 
 /// Stride that leaves at most `max` samples out of `n_traj` trajectories of `steps`.
-fn stride_for(n_traj: usize, steps: usize, max: usize) -> usize {
+pub(super) fn stride_for(n_traj: usize, steps: usize, max: usize) -> usize {
     (n_traj * steps).div_ceil(max.max(1)).max(1)
 }
 
 /// Training trajectories the baselines fit on.
-fn train_trajectories(ctx: &Context) -> Result<(usize, usize)> {
+pub(super) fn train_trajectories(ctx: &Context) -> Result<(usize, usize)> {
     let s = ctx.inp.dataset.split("train")?;
     let n = match ctx.inp.n_train {
         0 => s.trajectories(),
@@ -244,7 +251,7 @@ fn raw_sindy(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
 }
 
 /// The mean of the rows of `z` (row-major `[n, k]`).
-fn mean_row(z: &[f64], k: usize) -> Vec<f64> {
+pub(super) fn mean_row(z: &[f64], k: usize) -> Vec<f64> {
     let rows = (z.len() / k).max(1);
     let mut mean = vec![0.0; k];
     for p in z.chunks(k) {
@@ -317,275 +324,6 @@ fn group_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result
         }
     })?;
     Ok(Outcome::Ran(rolled))
-}
-
-/// The latent moves along the orbit of the learned rotation through its first state, at a phase rate
-/// that depends on the orbit: with Q the generator's invariant form (LᵀQ + QL = 0, Q = RᵀR) and
-/// w = R(z − z̄) about the mean training latent z̄, |w| stays and the angle of w advances at Ω(|w|).
-/// Ω is fitted to the phase advance over whole training trajectories (the slope of the unwrapped angle
-/// against time), as a quadratic in the mean |w| of each (a constant for one trajectory): the
-/// frequency comes from many periods, not from pointwise ż. With `forecast.orbit_harmonics` > 0 the
-/// orbits' shape and the phase speed along them are fitted too ([`OrbitShape`]). Needs a 2-D latent
-/// and a rotation.
-fn orbit_flow(ctx: &Context, model: &LaLiGan, notes: &mut Vec<String>) -> Result<Outcome> {
-    let k = model.ae.latent_dim();
-    if k != 2 {
-        return Ok(Outcome::Skipped(format!(
-            "the orbit model needs a 2-D latent (this one has {k})"
-        )));
-    }
-    let l: Vec<f64> = ctx.inp.generators[0].iter().flatten().copied().collect();
-    let (q, _) = crate::metrics::symmetry::invariant_form(&[&l], k);
-    let q = DMatrix::from_row_slice(k, k, &q);
-    let q = if q.trace() < 0.0 { -q } else { q };
-    let Some(chol) = q.clone().cholesky() else {
-        return Ok(Outcome::Skipped(
-            "the generator's invariant form is not positive definite (not a rotation)".into(),
-        ));
-    };
-    let r = chol.l().transpose();
-    let Some(r_inv) = r.clone().try_inverse() else {
-        return Ok(Outcome::Skipped("singular invariant form".into()));
-    };
-    let train = ctx.inp.dataset.split("train")?;
-    let (n, steps) = train_trajectories(ctx)?;
-    let stride = stride_for(n, steps, ctx.cfg.fit_points);
-    let times: Vec<usize> = (0..steps).step_by(stride).collect();
-    if times.len() < 3 {
-        return Ok(Outcome::Skipped(format!(
-            "{steps} training steps per trajectory sampled every {stride}: too few for a phase rate"
-        )));
-    }
-    let obs_len = ctx.obs_len;
-    let mut x = Vec::with_capacity(n * times.len() * obs_len);
-    for tr in 0..n {
-        for &t in &times {
-            let at = (tr * steps + t) * obs_len;
-            x.extend_from_slice(&train.x[at..at + obs_len]);
-        }
-    }
-    let z = encode_all(model, &x, obs_len)?;
-    let rows = z.len() / k;
-    let zbar = mean_row(&z, k);
-    let polar = |p: &[f64]| {
-        let w = &r * DVector::from_column_slice(&[p[0] - zbar[0], p[1] - zbar[1]]);
-        (w.norm(), w[1].atan2(w[0]))
-    };
-    // Per trajectory: (mean radius, phase rate).
-    let dt = ctx.dt * stride as f64;
-    let mut fits = Vec::with_capacity(n);
-    let mut coarse = 0usize;
-    // Every sample as (trajectory, angle, radius, unwrapped angle).
-    let mut samples: Vec<(usize, f64, f64, f64)> = Vec::with_capacity(rows);
-    for (ti, traj) in z.chunks(times.len() * k).enumerate() {
-        let (mut theta, mut prev, mut rsum) = (Vec::with_capacity(times.len()), None, 0.0);
-        let mut turn = 0.0;
-        for p in traj.chunks(k) {
-            let (rad, a) = polar(p);
-            rsum += rad;
-            if let Some(b) = prev {
-                let mut d: f64 = a - b;
-                d -= std::f64::consts::TAU * (d / std::f64::consts::TAU).round();
-                if d.abs() > std::f64::consts::FRAC_PI_2 {
-                    coarse += 1;
-                }
-                turn += d;
-            }
-            prev = Some(a);
-            theta.push(turn);
-            samples.push((ti, a, rad, turn));
-        }
-        let m = theta.len() as f64;
-        let tm = (m - 1.0) / 2.0;
-        let thm = theta.iter().sum::<f64>() / m;
-        let (mut num, mut den) = (0.0, 0.0);
-        for (i, th) in theta.iter().enumerate() {
-            num += (i as f64 - tm) * (th - thm);
-            den += (i as f64 - tm).powi(2);
-        }
-        fits.push((rsum / m, num / den / dt));
-    }
-    // Ω(ρ) = a₀ + a₁ρ + a₂ρ², by least squares over the trajectories (degree < their number).
-    let degree = (fits.len() - 1).min(2);
-    let mut a = DMatrix::<f64>::zeros(fits.len(), degree + 1);
-    let mut b = DVector::<f64>::zeros(fits.len());
-    for (i, (rho, om)) in fits.iter().enumerate() {
-        for j in 0..=degree {
-            a[(i, j)] = rho.powi(j as i32);
-        }
-        b[i] = *om;
-    }
-    let coef = a
-        .svd(true, true)
-        .solve(&b, 1e-12)
-        .map_err(|e| data_err!("laligan-orbit: phase-rate fit: {e}"))?;
-    let (lo, hi) = fits
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), f| {
-            (lo.min(f.0), hi.max(f.0))
-        });
-    let rate = |rho: f64| {
-        let rho = rho.clamp(lo, hi);
-        (0..=degree)
-            .map(|j| coef[j] * rho.powi(j as i32))
-            .sum::<f64>()
-    };
-    notes.push(format!(
-        "laligan-orbit: phase rate Ω(ρ) = {} over ρ in [{lo:.3}, {hi:.3}] from {} training \
-         trajectories ({} samples each){}",
-        (0..=degree)
-            .map(|j| format!("{:+.4}·ρ^{j}", coef[j]))
-            .collect::<Vec<_>>()
-            .join(" "),
-        fits.len(),
-        times.len(),
-        if coarse > 0 {
-            format!("; {coarse} phase steps over π/2: sampled too coarsely")
-        } else {
-            String::new()
-        }
-    ));
-    let shape = OrbitShape::fit(ctx.cfg.orbit_harmonics, &samples, &fits, dt)?;
-    let horizon = ctx.horizon;
-    let rolled = latent(ctx, model, |z0| {
-        let (rho0, theta0) = polar(z0);
-        let rho = shape.mean_radius(rho0, theta0);
-        let om = rate(rho) * shape.normalizer(rho);
-        // The angle θ̇ = Ω·(1 + g(θ)), four RK4 steps per data step.
-        let speed = |th: &[f64], d: &mut [f64]| d[0] = om * shape.speed(th[0], rho);
-        let angles = ode::rk4(speed, &[theta0], ctx.dt, horizon, 4).states;
-        let mut states = Vec::with_capacity((horizon + 1) * k);
-        states.extend_from_slice(z0);
-        for &th in &angles[1..] {
-            let rad = rho * shape.radius(th, rho);
-            let z = &r_inv * DVector::from_column_slice(&[rad * th.cos(), rad * th.sin()]);
-            states.extend([z[0] + zbar[0], z[1] + zbar[1]]);
-        }
-        Solution {
-            states,
-            diverged: None,
-        }
-    })?;
-    Ok(Outcome::Ran(rolled))
-}
-
-/// The shape of `laligan-orbit`'s orbits in w-coordinates, shared by all of them: the radius relative
-/// to the orbit's mean, exp(f(θ, ρ̄)), and the phase speed relative to the mean rate, 1 + g(θ, ρ̄), each
-/// a Fourier series in θ of `harmonics` terms whose coefficients are linear in the mean radius ρ̄.
-struct OrbitShape {
-    harmonics: usize,
-    /// Coefficients of f and g: per harmonic j, (cos, sin, ρ̄ cos, ρ̄ sin).
-    f: Vec<f64>,
-    g: Vec<f64>,
-}
-
-impl OrbitShape {
-    /// Fits f to log(ρ/ρ̄) of every sample and g to the phase speed between consecutive samples over
-    /// its trajectory's rate; `samples` are (trajectory, angle, radius, unwrapped angle) in order,
-    /// `fits` each trajectory's (ρ̄, rate), `dt` the time between samples.
-    fn fit(
-        harmonics: usize,
-        samples: &[(usize, f64, f64, f64)],
-        fits: &[(f64, f64)],
-        dt: f64,
-    ) -> Result<Self> {
-        let none = Self {
-            harmonics: 0,
-            f: Vec::new(),
-            g: Vec::new(),
-        };
-        if harmonics == 0 {
-            return Ok(none);
-        }
-        let features = |th: f64, rho: f64| -> Vec<f64> {
-            (1..=harmonics)
-                .flat_map(|j| {
-                    let (s, c) = (j as f64 * th).sin_cos();
-                    [c, s, rho * c, rho * s]
-                })
-                .collect()
-        };
-        let solve = |rows: Vec<(Vec<f64>, f64)>| -> Result<Vec<f64>> {
-            let m = 4 * harmonics;
-            let (mut gram, mut rhs) = (DMatrix::<f64>::zeros(m, m), DVector::<f64>::zeros(m));
-            for (x, y) in &rows {
-                for a in 0..m {
-                    rhs[a] += x[a] * y;
-                    for b in 0..m {
-                        gram[(a, b)] += x[a] * x[b];
-                    }
-                }
-            }
-            for a in 0..m {
-                gram[(a, a)] += 1e-9 * rows.len() as f64;
-            }
-            gram.lu()
-                .solve(&rhs)
-                .map(|v| v.iter().copied().collect())
-                .ok_or_else(|| data_err!("laligan-orbit: singular orbit-shape fit"))
-        };
-        let radius = samples
-            .iter()
-            .filter(|s| s.2 > 0.0)
-            .map(|&(t, a, r, _)| (features(a, fits[t].0), (r / fits[t].0).ln()))
-            .collect();
-        let speed = samples
-            .windows(2)
-            .filter(|w| w[0].0 == w[1].0 && fits[w[0].0].1.abs() > 0.0)
-            .map(|w| {
-                let (t, mid) = (w[0].0, w[0].1 + (w[1].3 - w[0].3) / 2.0);
-                let v = (w[1].3 - w[0].3) / dt / fits[t].1;
-                (features(mid, fits[t].0), v - 1.0)
-            })
-            .collect();
-        Ok(Self {
-            harmonics,
-            f: solve(radius)?,
-            g: solve(speed)?,
-        })
-    }
-
-    fn series(&self, c: &[f64], th: f64, rho: f64) -> f64 {
-        (1..=self.harmonics)
-            .map(|j| {
-                let (s, co) = (j as f64 * th).sin_cos();
-                let at = 4 * (j - 1);
-                co * (c[at] + rho * c[at + 2]) + s * (c[at + 1] + rho * c[at + 3])
-            })
-            .sum()
-    }
-
-    /// ρ/ρ̄ at angle `th` on the orbit of mean radius `rho`.
-    fn radius(&self, th: f64, rho: f64) -> f64 {
-        self.series(&self.f, th, rho).exp()
-    }
-
-    /// The phase speed relative to the orbit's rate at `th` (kept above 0.1).
-    fn speed(&self, th: f64, rho: f64) -> f64 {
-        (1.0 + self.series(&self.g, th, rho)).max(0.1)
-    }
-
-    /// The factor that makes one turn at [`OrbitShape::speed`] take as long as at a uniform speed.
-    fn normalizer(&self, rho: f64) -> f64 {
-        if self.harmonics == 0 {
-            return 1.0;
-        }
-        let n = 512;
-        let mean_inv: f64 = (0..n)
-            .map(|i| 1.0 / self.speed(std::f64::consts::TAU * i as f64 / n as f64, rho))
-            .sum::<f64>()
-            / n as f64;
-        mean_inv
-    }
-
-    /// The mean radius of the orbit through radius `rho0` at angle `th0`.
-    fn mean_radius(&self, rho0: f64, th0: f64) -> f64 {
-        let mut rho = rho0;
-        for _ in 0..20 {
-            rho = rho0 / self.radius(th0, rho);
-        }
-        rho
-    }
 }
 
 /// Exact DMD on the leading PCA coefficients of the training observations: a = Uᵀ(x − μ),
