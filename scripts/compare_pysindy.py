@@ -18,7 +18,6 @@ Exit status 0 when the coefficients agree.
 """
 
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -26,22 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import script_venv
+
 ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / "scripts" / ".venv-pysindy"
 BIN = ROOT / "target" / "release" / "laligan"
 CONFIG = ROOT / "models" / "sindy-lotka-volterra" / "config.toml"
-
-
-def ensure_venv():
-    """Re-executes this script inside the venv (created on first use)."""
-    py = VENV / "bin" / "python"
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    if not py.exists():
-        print(f"creating {VENV} (pysindy 2.1) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "pysindy==2.1.0"], check=True)
-    os.execv(str(py), [str(py), *sys.argv])
 
 
 def read_split(path, split):
@@ -74,7 +62,7 @@ def median(v):
 
 
 def main():
-    ensure_venv()
+    script_venv.ensure("pysindy", ["pysindy==2.1.0"])
     import argparse
 
     import numpy as np

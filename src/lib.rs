@@ -13,6 +13,7 @@
 pub mod error;
 pub mod checkpoint;
 pub mod config;
+pub mod convert;
 pub mod data;
 pub mod discover;
 pub mod experiment;

@@ -275,23 +275,55 @@ pub fn decode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
 /// `config.toml`, `equations/` and `sindy-ae/` when the model has them, and a `README.md` card.
 pub fn export(spec: &str, out: &Path, storage: Storage, with_discriminator: bool) -> Result<()> {
     let m = open_loaded(spec)?;
+    let card = model_card(&m, out, storage)?;
+    write_folder(
+        out,
+        &m.model,
+        &m.exp.to_toml()?,
+        storage,
+        with_discriminator,
+        &card,
+        |path| {
+            for part in ["equations", "sindy-ae"] {
+                if let Some(src) = m.folder.part(part) {
+                    copy_dir(&src, &path.join(part))?;
+                }
+            }
+            if let Some(src) = m.folder.part("summary.json") {
+                std::fs::copy(&src, path.join("summary.json")).map_err(|e| Error::io(&src, e))?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Writes the model folder `out` (which must not hold a model yet): `model.safetensors` with `model`'s
+/// weights stored as `storage` (the discriminator only `with_discriminator`), `config.toml`, the card
+/// `README.md`, and what `extra` adds. Everything is written beside `out` and moved in whole, so a
+/// failure leaves no partial folder.
+pub fn write_folder(
+    out: &Path,
+    model: &LaLiGan,
+    config_text: &str,
+    storage: Storage,
+    with_discriminator: bool,
+    card: &str,
+    extra: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
     if out.join(MODEL_FILE).exists() {
         return Err(config_err!(
             "{} already holds a model; choose another --out",
             out.display()
         ));
     }
-    // Written beside `out` and moved in whole: a failed export leaves no partial model folder.
     let dir = crate::io::OutDir::staged(out)?;
     let path = dir.path();
-    let config_text = m.exp.to_toml()?;
-    let tensors: Vec<(String, Tensor)> = m
-        .model
+    let tensors: Vec<(String, Tensor)> = model
         .state()
         .into_iter()
         .filter(|(n, _)| with_discriminator || !n.starts_with("disc."))
         .collect();
-    let mut meta = m.model.file_metadata(&config_text);
+    let mut meta = model.file_metadata(config_text);
     meta.insert("dtype".into(), storage.name().into());
     checkpoint::save_as(
         &path.join(MODEL_FILE),
@@ -301,17 +333,34 @@ pub fn export(spec: &str, out: &Path, storage: Storage, with_discriminator: bool
         storage,
     )?;
     crate::io::write_atomic(&path.join("config.toml"), config_text.as_bytes())?;
-    for part in ["equations", "sindy-ae"] {
-        if let Some(src) = m.folder.part(part) {
-            copy_dir(&src, &path.join(part))?;
-        }
-    }
-    if let Some(src) = m.folder.part("summary.json") {
-        std::fs::copy(&src, path.join("summary.json")).map_err(|e| Error::io(&src, e))?;
-    }
-    let card = model_card(&m, out, storage)?;
+    extra(path)?;
     crate::io::write_atomic(&path.join("README.md"), card.as_bytes())?;
     dir.commit()
+}
+
+/// The start of a model card: YAML front matter a hub accepts, the folder's name as title, and what the
+/// model is.
+pub fn card_intro(out: &Path, exp: &Experiment, obs: &[usize]) -> String {
+    let name = out
+        .file_name()
+        .map_or("model".into(), |n| n.to_string_lossy().to_string());
+    format!(
+        "---\nlibrary_name: laligan\nlicense: mit\ntags:\n- laligan\n- lie-group\n- symmetry-discovery\n\
+         - equation-discovery\n- safetensors\n---\n\n# {name}\n\nA Latent LieGAN model: a {} autoencoder \
+         from observations of shape {obs:?} to a {}-dimensional latent space, where a linear Lie group \
+         acts.\n\n",
+        format!("{:?}", exp.autoencoder.kind).to_lowercase(),
+        exp.autoencoder.latent
+    )
+}
+
+/// The end of a model card: how to use the folder `out`.
+pub fn card_use(out: &Path) -> String {
+    format!(
+        "\n## Use\n\n```sh\nlaligan inspect {0}\nlaligan encode --model {0} --input X.npy --out Z.npy\n\
+         laligan forecast --model {0} --out forecast\n```\n",
+        out.display()
+    )
 }
 
 /// Copies the files of `src` (recursively) into `dst`.
@@ -333,9 +382,6 @@ fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
 /// command, time and machine, the metrics and the storage dtype.
 fn model_card(m: &Opened, out: &Path, storage: Storage) -> Result<String> {
     let exp = &m.exp;
-    let name = out
-        .file_name()
-        .map_or("model".into(), |n| n.to_string_lossy().to_string());
     let summary: Option<serde_json::Value> = m
         .folder
         .part("summary.json")
@@ -345,20 +391,7 @@ fn model_card(m: &Opened, out: &Path, storage: Storage) -> Result<String> {
         })
         .transpose()?;
     let get = |k: &str| summary.as_ref().and_then(|s| s.get(k)).cloned();
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "---\nlibrary_name: laligan\nlicense: mit\ntags:\n- laligan\n- lie-group\n- symmetry-discovery\n- equation-discovery\n- safetensors\n---\n"
-    );
-    let _ = writeln!(s, "# {name}\n");
-    let _ = writeln!(
-        s,
-        "A Latent LieGAN model: a {} autoencoder from observations of shape {:?} to a {}-dimensional \
-         latent space, where a linear Lie group acts.\n",
-        format!("{:?}", exp.autoencoder.kind).to_lowercase(),
-        m.model.obs,
-        exp.autoencoder.latent
-    );
+    let mut s = card_intro(out, exp, &m.model.obs);
     let _ = writeln!(s, "- data: {}", exp.data.describe());
     // The first command recorded in the training log (later ones resumed it).
     let cmd = m
@@ -395,11 +428,6 @@ fn model_card(m: &Opened, out: &Path, storage: Storage) -> Result<String> {
             let _ = writeln!(s, "- `{key}`: {v}");
         }
     }
-    let _ = writeln!(s, "\n## Use\n");
-    let _ = writeln!(
-        s,
-        "```sh\nlaligan inspect {0}\nlaligan encode --model {0} --input X.npy --out Z.npy\nlaligan forecast --model {0} --out forecast\n```",
-        out.display()
-    );
+    s.push_str(&card_use(out));
     Ok(s)
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod codec;
+mod convert;
 mod data;
 mod discover;
 mod export;
@@ -50,6 +51,8 @@ enum Command {
     Decode(codec::Codec),
     /// Write a clean model folder (weights without optimizer state, config, card) from a run.
     Export(export::Export),
+    /// A model folder from checkpoints of the PyTorch reference implementation.
+    Convert(convert::Convert),
     /// The whole job: data → train → symmetry → equations → forecast → report.md (default: quickstart).
     Run(run::Run),
     /// Performance benchmarks (JSON lines).
@@ -119,6 +122,7 @@ pub fn main() -> ExitCode {
         Command::Encode(a) => codec::run(a, false),
         Command::Decode(a) => codec::run(a, true),
         Command::Export(a) => export::run(a),
+        Command::Convert(a) => convert::run(a),
         Command::Bench(c) => bench::run(c),
     };
     match result {

@@ -57,6 +57,48 @@ pub fn householder_frame(v: &Tensor) -> Result<Tensor> {
         .and_then(|w| w.squeeze(D::Minus1).or(Ok(w)))
 }
 
+/// Householder vectors `[k, n]` (row-major) whose [`householder_frame`] is `w` (`[k, n]`, k < n, rows
+/// orthonormal up to rounding): the Householder QR of wᵀ with every reflection chosen so that R = E.
+/// Reflection j maps the current column j onto e_j with v_j = x − e_j (computed without cancellation)
+/// and v_j ⟂ e_0..e_{j−1}, so earlier columns stay put; a column already at e_j gets v_j = e_{n−1}.
+pub fn householder_vectors(w: &[f64], k: usize, n: usize) -> Vec<f64> {
+    assert!(
+        k < n && w.len() == k * n,
+        "householder_vectors: [k, n] with k < n"
+    );
+    // m = wᵀ, n × k, row-major.
+    let mut m: Vec<f64> = (0..n * k).map(|i| w[(i % k) * n + i / k]).collect();
+    let mut vs = vec![0.0; k * n];
+    for j in 0..k {
+        let mut v: Vec<f64> = (0..n)
+            .map(|r| if r > j { m[r * k + j] } else { 0.0 })
+            .collect();
+        let tail: f64 = v.iter().map(|a| a * a).sum();
+        let xj = m[j * k + j];
+        let norm = (tail + xj * xj).sqrt();
+        // x_j − ‖x‖, stably: −tail / (x_j + ‖x‖) when x_j > 0.
+        v[j] = if xj > 0.0 {
+            -tail / (xj + norm)
+        } else {
+            xj - norm
+        };
+        let v2: f64 = v.iter().map(|a| a * a).sum();
+        if v2 <= 1e-30 * norm.max(1.0) {
+            v = vec![0.0; n];
+            v[n - 1] = 1.0;
+        }
+        let v2: f64 = v.iter().map(|a| a * a).sum();
+        for c in j..k {
+            let dot: f64 = (0..n).map(|r| v[r] * m[r * k + c]).sum();
+            for r in 0..n {
+                m[r * k + c] -= 2.0 * v[r] * dot / v2;
+            }
+        }
+        vs[j * n..(j + 1) * n].copy_from_slice(&v);
+    }
+    vs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
