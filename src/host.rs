@@ -16,9 +16,20 @@ pub fn machine() -> String {
     format!("{cores} cores, {cpu}")
 }
 
+static COMMAND: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Records the call that stands for this process's command line (a Python call, say), for
+/// [`command_line`] to return instead.
+pub fn set_command_line(command: String) {
+    *COMMAND.lock().unwrap_or_else(|e| e.into_inner()) = Some(command);
+}
+
 /// The command line of this process as a user would type it (`laligan ...`, arguments quoted where
-/// a shell needs it).
+/// a shell needs it), or what [`set_command_line`] recorded.
 pub fn command_line() -> String {
+    if let Some(c) = COMMAND.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        return c;
+    }
     let command: Vec<String> = std::env::args()
         .enumerate()
         .map(|(i, a)| match i {

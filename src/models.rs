@@ -242,32 +242,138 @@ fn write_npy(out: &Path, values: &[f32], shape: &[usize]) -> Result<()> {
     crate::io::write_atomic(out, &crate::data::npy::to_bytes(values, shape))
 }
 
-/// `laligan encode`: latents z = φ(x) (eval mode) of observations `[..., obs...]`, written as `[...,
-/// latent]`; returns the output shape.
+/// Latents z = φ(x) (eval mode) of observations `x` of shape `[..., obs...]`; returns them with their
+/// shape `[..., latent]`. `origin` names the input in a shape error.
+pub fn encode_values(
+    m: &Opened,
+    x: &[f32],
+    shape: &[usize],
+    origin: &str,
+) -> Result<(Vec<f32>, Vec<usize>)> {
+    let mut lead = leading(shape, &m.model.obs, "observations", origin)?;
+    let obs_len: usize = m.model.obs.iter().product();
+    let z = crate::threads::run(|| encode_all(&m.model, x, obs_len))?;
+    lead.push(m.model.ae.latent_dim());
+    Ok((z.into_iter().map(|v| v as f32).collect(), lead))
+}
+
+/// Observations ψ(z) (eval mode) of latents `z` of shape `[..., latent]`; returns them with their shape
+/// `[..., obs...]`. `origin` names the input in a shape error.
+pub fn decode_values(
+    m: &Opened,
+    z: &[f32],
+    shape: &[usize],
+    origin: &str,
+) -> Result<(Vec<f32>, Vec<usize>)> {
+    let k = m.model.ae.latent_dim();
+    let mut lead = leading(shape, &[k], "latents", origin)?;
+    let z: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
+    let x = crate::threads::run(|| decode_all(&m.model, &z))?;
+    lead.extend(&m.model.obs);
+    Ok((x, lead))
+}
+
+/// `laligan encode`: [`encode_values`] of a file, written as a `.npy`; returns the output shape.
 pub fn encode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
     let m = open_loaded(spec)?;
     let (x, shape, origin) = input.read()?;
-    let mut lead = leading(&shape, &m.model.obs, "observations", &origin)?;
-    let obs_len: usize = m.model.obs.iter().product();
-    let z = crate::threads::run(|| encode_all(&m.model, &x, obs_len))?;
-    lead.push(m.model.ae.latent_dim());
-    let z: Vec<f32> = z.into_iter().map(|v| v as f32).collect();
-    write_npy(out, &z, &lead)?;
-    Ok(lead)
+    let (z, shape) = encode_values(&m, &x, &shape, &origin)?;
+    write_npy(out, &z, &shape)?;
+    Ok(shape)
 }
 
-/// `laligan decode`: observations ψ(z) (eval mode) of latents `[..., latent]`, written as `[...,
-/// obs...]`; returns the output shape.
+/// `laligan decode`: [`decode_values`] of a file, written as a `.npy`; returns the output shape.
 pub fn decode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
     let m = open_loaded(spec)?;
     let (z, shape, origin) = input.read()?;
+    let (x, shape) = decode_values(&m, &z, &shape, &origin)?;
+    write_npy(out, &x, &shape)?;
+    Ok(shape)
+}
+
+/// The model's scores: the numbers of its `summary.json` when it has one, with `imag_ratio` and
+/// `skew_ratio` of its first generator when that lacks them, and `generators`: those two for each.
+pub fn scores(m: &Opened) -> Result<serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    if let Some(p) = m.folder.part("summary.json") {
+        let v: serde_json::Value = serde_json::from_str(&crate::io::read_text(&p)?)
+            .map_err(|e| data_err!("{}: {e}", p.display()))?;
+        if let Some(obj) = v.as_object() {
+            out.extend(
+                obj.iter()
+                    .filter(|(_, v)| v.is_number())
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+        }
+    }
+    let mut per = Vec::new();
+    for (d, gens) in block_generators(&m.model)? {
+        for g in gens {
+            per.push(serde_json::json!({
+                "imag_ratio": imag_ratio(&g, d),
+                "skew_ratio": skew_ratio(&g, d),
+            }));
+        }
+    }
+    if let Some(first) = per.first() {
+        for k in ["imag_ratio", "skew_ratio"] {
+            out.entry(k).or_insert_with(|| first[k].clone());
+        }
+    }
+    out.insert("generators".into(), serde_json::Value::Array(per));
+    Ok(serde_json::Value::Object(out))
+}
+
+/// Decoded forecasts from observations `x0` (`[..., obs...]`): encode, integrate the model's latent
+/// equations (`equations/`, the first fit) with RK4 for `steps` steps of `dt` (default: the time step
+/// of the model's data), decode. Returns `[..., steps + 1, obs...]`.
+pub fn forecast_values(
+    m: &Opened,
+    x0: &[f32],
+    shape: &[usize],
+    steps: usize,
+    dt: Option<f64>,
+) -> Result<(Vec<f32>, Vec<usize>)> {
+    let dir = m.folder.part("equations").ok_or_else(|| {
+        config_err!(
+            "{}: no equations/ (make them with `laligan discover --model {} --out DIR/equations`)",
+            m.folder.spec,
+            m.folder.spec
+        )
+    })?;
+    let (eq, _) = crate::discover::load(&dir)?.swap_remove(0);
+    let dt = match dt {
+        Some(dt) if dt.is_finite() && dt > 0.0 => dt,
+        Some(dt) => return Err(config_err!("dt = {dt}: expected a positive time step")),
+        None => {
+            let ds = m.exp.data.open()?;
+            let t = ds.split("train")?.t;
+            if t.len() < 2 {
+                return Err(data_err!("the model's data has no time step; pass dt"));
+            }
+            f64::from(t[1] - t[0])
+        }
+    };
+    let (z, zshape) = encode_values(m, x0, shape, "x0")?;
     let k = m.model.ae.latent_dim();
-    let mut lead = leading(&shape, &[k], "latents", &origin)?;
-    let z: Vec<f64> = z.into_iter().map(f64::from).collect();
-    let x = crate::threads::run(|| decode_all(&m.model, &z))?;
-    lead.extend(&m.model.obs);
-    write_npy(out, &x, &lead)?;
-    Ok(lead)
+    if eq.n_states() != k {
+        return Err(config_err!(
+            "{}: the equations have {} states, the latent {k}",
+            dir.display(),
+            eq.n_states()
+        ));
+    }
+    let mut traj = Vec::with_capacity(z.len() / k * (steps + 1) * k);
+    for z0 in z.chunks(k) {
+        let z0: Vec<f64> = z0.iter().map(|&v| f64::from(v)).collect();
+        let path = eq
+            .simulate(&z0, dt, steps)
+            .map_err(|e| data_err!("{}: {e}", dir.display()))?;
+        traj.extend(path.into_iter().map(|v| v as f32));
+    }
+    let mut tshape = zshape[..zshape.len() - 1].to_vec();
+    tshape.extend([steps + 1, k]);
+    decode_values(m, &traj, &tshape, "the forecast")
 }
 
 /// `laligan export`: a clean model folder in `out`: `model.safetensors` (stored as `storage`, with its

@@ -109,7 +109,7 @@ pub struct Output {
 pub fn main() -> ExitCode {
     laligan::threads::configure();
     let cli = Cli::parse();
-    init_logging(cli.verbose, cli.quiet);
+    laligan::progress::init_logging(cli.verbose, cli.quiet);
     laligan::progress::set_quiet(cli.quiet);
     let result = match cli.command {
         Command::Data(cmd) => data::run(cmd),
@@ -132,23 +132,4 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging(verbose: u8, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
-    let level = match (quiet, verbose) {
-        (true, _) => "warn",
-        (false, 0) => "info",
-        (false, 1) => "debug",
-        _ => "trace",
-    };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("laligan={level}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .without_time()
-        .try_init();
 }

@@ -36,6 +36,18 @@ pub fn parse<T: DeserializeOwned + Serialize>(
     )
 }
 
+/// Parses the text of one section (`name` in errors) and checks its values.
+pub fn parse_section<T: DeserializeOwned + Serialize + Validate>(
+    text: &str,
+    name: &str,
+) -> Result<T> {
+    let v: T = parse(text, &format!("[{name}]"), &[])?;
+    let mut c = Checker::default();
+    c.check(name, &v);
+    c.result(&format!("[{name}]"))?;
+    Ok(v)
+}
+
 /// Reads and parses a config file.
 pub fn load<T: DeserializeOwned + Serialize>(path: &Path, overrides: &[String]) -> Result<T> {
     let text = crate::io::read_text(path)?;

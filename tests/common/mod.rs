@@ -36,28 +36,8 @@ pub fn refused(r: &Run, needles: &[&str]) {
 }
 
 /// A tiny pendulum experiment: 4 training trajectories of 40 steps, a 16-wide autoencoder, 2 epochs,
-/// a checkpoint after each.
-pub const TINY: &str = r#"
-seed = 5
-[data]
-recipe = "pendulum"
-recipe_set = ["pendulum.n_train=4", "pendulum.n_val=2", "pendulum.n_test=2", "pendulum.steps=40"]
-tail = 1
-[autoencoder]
-hidden = 16
-layers = 2
-[discriminator]
-hidden = 16
-layers = 2
-[train]
-epochs = 2
-batch_size = 32
-save_every = 1
-eval_windows = 64
-eval_points = 20
-[sindy]
-stride = 2
-"#;
+/// a checkpoint after each (`tests/fixtures/tiny-pendulum.toml`, which the Python tests use too).
+pub const TINY: &str = include_str!("../fixtures/tiny-pendulum.toml");
 
 /// Asserts success (exit 0, no panic) and passes the run on.
 pub fn ok(r: Run) -> Run {
