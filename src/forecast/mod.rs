@@ -52,6 +52,9 @@ pub struct ForecastConfig {
     /// Fourier harmonics of the orbit shape and of the phase speed along it in `laligan-orbit`
     /// (0 = the invariant's ellipses at a uniform phase speed).
     pub orbit_harmonics: usize,
+    /// `laligan-orbit` lets the orbit's mean radius drift, ρ̄̇ = c₀ + c₁ρ̄ fitted to the change of the
+    /// per-turn mean radius along the training trajectories (false = it stays on its first orbit).
+    pub orbit_drift: bool,
     /// Frames a forecast of `laligan-second-order` starts from (its angle and rate at the first come
     /// from a quadratic through them); its fit takes derivatives over as many.
     pub start_frames: usize,
@@ -108,6 +111,7 @@ impl Default for ForecastConfig {
             raw_max_dim: 10,
             fit_points: 20_000,
             orbit_harmonics: 3,
+            orbit_drift: false,
             start_frames: 5,
             methods: Vec::new(),
         }

@@ -154,17 +154,31 @@ pub(super) fn orbit_flow(
         }
     ));
     let shape = OrbitShape::fit(ctx.cfg.orbit_harmonics, &samples, &fits, dt)?;
+    let drift = if ctx.cfg.orbit_drift {
+        let c = radial_drift(&samples, dt)?;
+        notes.push(format!(
+            "laligan-orbit: mean-radius drift dρ̄/dt = {:+.4e} {:+.4e}·ρ̄",
+            c[0], c[1]
+        ));
+        c
+    } else {
+        [0.0, 0.0]
+    };
     let horizon = ctx.horizon;
     let rolled = latent(ctx, model, |z0| {
         let (rho0, theta0) = polar(z0);
         let rho = shape.mean_radius(rho0, theta0);
-        let om = rate(rho) * shape.normalizer(rho);
-        // The angle θ̇ = Ω·(1 + g(θ)), four RK4 steps per data step.
-        let speed = |th: &[f64], d: &mut [f64]| d[0] = om * shape.speed(th[0], rho);
-        let angles = ode::rk4(speed, &[theta0], ctx.dt, horizon, 4).states;
+        // The angle θ̇ = Ω(ρ̄)·(1 + g(θ, ρ̄)) and the mean radius ρ̄̇ = c₀ + c₁ρ̄ (zero without drift),
+        // four RK4 steps per data step.
+        let flow = |y: &[f64], d: &mut [f64]| {
+            d[0] = rate(y[1]) * shape.normalizer(y[1]) * shape.speed(y[0], y[1]);
+            d[1] = drift[0] + drift[1] * y[1];
+        };
+        let path = ode::rk4(flow, &[theta0, rho], ctx.dt, horizon, 4).states;
         let mut states = Vec::with_capacity((horizon + 1) * k);
         states.extend_from_slice(z0);
-        for &th in &angles[1..] {
+        for y in path.chunks(2).skip(1) {
+            let (th, rho) = (y[0], y[1]);
             let rad = rho * shape.radius(th, rho);
             let z = &r_inv * DVector::from_column_slice(&[rad * th.cos(), rad * th.sin()]);
             states.extend([z[0] + zbar[0], z[1] + zbar[1]]);
@@ -175,6 +189,54 @@ pub(super) fn orbit_flow(
         }
     })?;
     Ok(Outcome::Ran(rolled))
+}
+
+/// The drift of the mean radius, dρ̄/dt = c₀ + c₁ρ̄, by least squares on the change of the mean radius
+/// between consecutive whole turns of each training trajectory; `samples` are (trajectory, angle,
+/// radius, unwrapped angle) in time order, `dt` apart.
+fn radial_drift(samples: &[(usize, f64, f64, f64)], dt: f64) -> Result<[f64; 2]> {
+    // Per trajectory, the turns as (mean time, mean radius).
+    let mut turns: Vec<(usize, f64, f64)> = Vec::new();
+    let mut start = 0;
+    while start < samples.len() {
+        let (tr, _, _, a0) = samples[start];
+        let end = samples[start..]
+            .iter()
+            .position(|s| s.0 != tr || (s.3 - a0).abs() >= std::f64::consts::TAU)
+            .map_or(samples.len(), |p| start + p);
+        let whole = end < samples.len() && samples[end].0 == tr;
+        if whole {
+            let m = (end - start) as f64;
+            let first = samples.iter().position(|s| s.0 == tr).unwrap_or(0);
+            let t = (start + end - 1) as f64 / 2.0 - first as f64;
+            let rho = samples[start..end].iter().map(|s| s.2).sum::<f64>() / m;
+            turns.push((tr, t * dt, rho));
+            start = end;
+        } else {
+            // The rest of this trajectory is less than a turn.
+            start = samples[start..]
+                .iter()
+                .position(|s| s.0 != tr)
+                .map_or(samples.len(), |p| start + p);
+        }
+    }
+    let rows: Vec<(Vec<f64>, f64)> = turns
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| {
+            let rho = (w[0].2 + w[1].2) / 2.0;
+            (vec![1.0, rho], (w[1].2 - w[0].2) / (w[1].1 - w[0].1))
+        })
+        .collect();
+    if rows.len() < 2 {
+        return Err(data_err!(
+            "laligan-orbit: forecast.orbit_drift needs training trajectories of at least three whole \
+             turns ({} pairs of consecutive turns found)",
+            rows.len()
+        ));
+    }
+    let (c, _) = least_squares(&rows, "laligan-orbit: radius drift")?;
+    Ok([c[0], c[1]])
 }
 
 /// The shape of `laligan-orbit`'s orbits in w-coordinates, shared by all of them: the radius relative
@@ -576,4 +638,41 @@ pub(super) fn second_order(
         .collect();
     let x = crate::train::eval::decode_all(model, &z)?;
     Ok(Outcome::Ran(super::methods::rollouts(&sols, x, 2, obs_len)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_radial_drift_of_a_spiral_relaxing_to_its_limit_cycle_is_recovered() {
+        // ρ(t) = ρ* + (ρ₀ − ρ*)e^{−λt} at angle ωt: dρ/dt = λρ* − λρ. Two trajectories, so pairs of
+        // turns never mix trajectories.
+        let (rho_star, lambda, omega, dt) = (0.12, 0.02, 0.9, 0.05);
+        let mut samples = Vec::new();
+        for (tr, rho0) in [(0, 0.03), (1, 0.2)] {
+            for i in 0..4000 {
+                let t = i as f64 * dt;
+                let rho = rho_star + (rho0 - rho_star) * (-lambda * t).exp();
+                let a = omega * t;
+                let wrapped = (a + std::f64::consts::PI).rem_euclid(std::f64::consts::TAU)
+                    - std::f64::consts::PI;
+                samples.push((tr, wrapped, rho, a));
+            }
+        }
+        let c = radial_drift(&samples, dt).unwrap();
+        assert!(
+            (c[1] + lambda).abs() < 1e-3 * lambda * 10.0,
+            "c₁ = {}",
+            c[1]
+        );
+        assert!(
+            (c[0] / -c[1] - rho_star).abs() < 1e-3,
+            "ρ* = {}",
+            c[0] / -c[1]
+        );
+        // A trajectory shorter than three turns gives nothing to fit.
+        let short: Vec<_> = samples.iter().take(300).copied().collect();
+        assert!(radial_drift(&short, dt).is_err());
+    }
 }
