@@ -130,6 +130,27 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
 /// `laligan train`: trains `exp` into `out` (or continues the run there). A dataset file is pinned by
 /// its sha256 in the run's config; a resume refuses a file that changed since.
 pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> Result<Outcome> {
+    train_from(exp, out, start, None, stop)
+}
+
+/// [`train`] of a new run that starts from the weights of the model `init` (a folder, `.safetensors`
+/// file or `hf:` spec, e.g. a converted reference checkpoint) when given: fine-tuning.
+pub fn train_from(
+    exp: &Experiment,
+    out: &Path,
+    start: Start,
+    init: Option<&str>,
+    stop: &AtomicBool,
+) -> Result<Outcome> {
+    let init = init
+        .map(|spec| -> Result<train_run::Init> {
+            let folder = crate::train::folder::ModelFolder::resolve(spec)?;
+            Ok(train_run::Init {
+                checkpoint: folder.checkpoint()?,
+                spec: folder.spec,
+            })
+        })
+        .transpose()?;
     crate::io::refuse_file(out)?;
     let mut exp = exp.clone();
     if start == Start::Resume {
@@ -142,7 +163,14 @@ pub fn train(exp: &Experiment, out: &Path, start: Start, stop: &AtomicBool) -> R
         }
     }
     exp.data.pin()?;
-    train_run::train(&exp.setup(), &exp.to_toml()?, out, start, stop)
+    train_run::train(
+        &exp.setup(),
+        &exp.to_toml()?,
+        out,
+        start,
+        init.as_ref(),
+        stop,
+    )
 }
 
 /// `laligan discover --model`: latent discovery for the model `spec` (its config with `overrides`)

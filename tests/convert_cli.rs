@@ -138,14 +138,48 @@ fn the_reference_files_convert_to_a_model_that_reproduces_its_latents_and_recons
     assert_eq!(values(&list, "lie.block0.basis"), masked);
     assert_eq!(differences(dir, "list"), (dz, dx));
 
-    // The converted folder is a model every command takes, and training can continue from its
-    // orthogonal layer: the Householder vectors reproduce the reference's weight.
+    // The converted folder is a model every command takes.
     let r = laligan(dir, &["inspect", "separate"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout.contains("ae.encoder.head.householder"),
         "{}",
         r.stdout
+    );
+
+    // Training continues from it (`train --init`): at a vanishing learning rate one epoch leaves the
+    // converted weights, the orthogonal layer's Householder vectors included, where they were.
+    let config = fixture("config.toml");
+    let mut args = vec![
+        "train", "--config", &config, "--init", "separate", "--out", "tuned",
+    ];
+    for s in [
+        "train.epochs=1",
+        "train.lr_ae=1e-12",
+        "train.lr_lie=1e-12",
+        "train.lr_disc=1e-12",
+    ] {
+        args.extend(["--set", s]);
+    }
+    let r = laligan(dir, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let tuned = weights(dir, "tuned");
+    for t in [
+        "ae.encoder.head.householder",
+        "ae.decoder.0.weight",
+        "lie.block0.basis",
+        "disc.out.weight",
+    ] {
+        let d = max_abs(&values(&ck, t), &values(&tuned, t));
+        assert!(d < 1e-6, "{t} moved by {d}");
+    }
+    let log = std::fs::read_to_string(dir.join("tuned/train.log")).unwrap();
+    assert!(log.contains("initialized from the model separate"), "{log}");
+    // A config of another architecture is refused by tensor.
+    args.extend(["--set", "autoencoder.hidden=64", "--force"]);
+    refused(
+        &laligan(dir, &args),
+        &["separate/model.safetensors", "expected [64]"],
     );
 }
 

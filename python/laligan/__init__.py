@@ -76,17 +76,27 @@ def load(spec):
     return Model(_laligan.load(str(spec)))
 
 
-def train(config, out, set=None, force=False, resume=False):
+def train(config, out, set=None, force=False, resume=False, init=None):
     """Trains LaLiGAN from the config file ``config`` into the run folder ``out``, as ``laligan train``
     does (same files, same numbers for the same config and seed). ``set`` overrides config keys, e.g.
     ``{"train.epochs": 5}``. Ctrl-C stops at the next batch with a checkpoint saved and raises
-    KeyboardInterrupt; ``resume=True`` continues. Returns the run's summary (a dict)."""
+    KeyboardInterrupt; ``resume=True`` continues. ``init`` names a model to start from instead of a
+    random initialization (fine-tuning, e.g. of a converted reference checkpoint). Returns the run's
+    summary (a dict)."""
     call = f"laligan.train({str(config)!r}, out={str(out)!r}"
     call += "".join(
-        f", {k}={v!r}" for k, v in [("set", set), ("force", force), ("resume", resume)] if v
+        f", {k}={v!r}" for k, v in [("set", set), ("force", force), ("resume", resume), ("init", init)] if v
     )
     return json.loads(
-        _laligan.train(str(config), str(out), overrides(set), force, resume, call + ")")
+        _laligan.train(
+            str(config),
+            str(out),
+            overrides(set),
+            force,
+            resume,
+            None if init is None else str(init),
+            call + ")",
+        )
     )
 
 

@@ -50,5 +50,6 @@ def train(
     overrides: list[str] = ...,
     force: bool = False,
     resume: bool = False,
+    init: Optional[str] = None,
     command: Optional[str] = None,
 ) -> str: ...

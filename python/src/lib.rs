@@ -372,9 +372,11 @@ fn generate<'py>(
 
 /// Trains from the config at `config` into the run folder `out`, as `laligan train`; returns the
 /// summary as JSON. Ctrl-C stops at the next batch with a checkpoint saved (then KeyboardInterrupt).
-/// `command` is the call the run's log records as its command.
+/// `init` names a model to start from (fine-tuning); `command` is the call the run's log records as its
+/// command.
 #[pyfunction]
-#[pyo3(signature = (config, out, overrides=Vec::new(), force=false, resume=false, command=None))]
+#[pyo3(signature = (config, out, overrides=Vec::new(), force=false, resume=false, init=None, command=None))]
+#[allow(clippy::too_many_arguments)]
 fn train(
     py: Python<'_>,
     config: PathBuf,
@@ -382,6 +384,7 @@ fn train(
     overrides: Vec<String>,
     force: bool,
     resume: bool,
+    init: Option<String>,
     command: Option<String>,
 ) -> PyResult<String> {
     use laligan::train::run::{Outcome, Start};
@@ -398,8 +401,11 @@ fn train(
     // Training runs on a worker thread; this one waits without the GIL and looks for Ctrl-C between
     // short sleeps, asking the worker to stop (it saves a checkpoint first) when it comes.
     let (outcome, interrupted) = std::thread::scope(|s| {
-        let worker = s
-            .spawn(|| laligan::threads::run(|| laligan::pipeline::train(&exp, &out, start, &stop)));
+        let worker = s.spawn(|| {
+            laligan::threads::run(|| {
+                laligan::pipeline::train_from(&exp, &out, start, init.as_deref(), &stop)
+            })
+        });
         let mut interrupted = None;
         while !worker.is_finished() {
             py.detach(|| std::thread::sleep(std::time::Duration::from_millis(50)));

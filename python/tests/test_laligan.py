@@ -120,6 +120,9 @@ def test_one_epoch_from_python_writes_the_cli_metrics(tmp_path):
     assert (tmp_path / "py" / "model.safetensors").read_bytes() == (
         tmp_path / "cli" / "model.safetensors"
     ).read_bytes()
+    # Fine-tuning starts from a model's weights.
+    laligan.train(cfg, tmp_path / "tuned", set={"train.epochs": 1}, init=tmp_path / "py")
+    assert "initialized from the model" in (tmp_path / "tuned" / "train.log").read_text()
 
 
 def test_ctrl_c_stops_training_with_a_checkpoint_and_resume_finishes_it(tmp_path):

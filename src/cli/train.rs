@@ -26,6 +26,11 @@ pub struct Train {
     /// Continue the run in --out from its last checkpoint.
     #[arg(long, conflicts_with = "force")]
     resume: bool,
+    /// Start from the weights of a model (a folder, a .safetensors file or hf:owner/name[@rev], e.g. a
+    /// `laligan convert` output) instead of a random initialization: fine-tuning. Its architecture must
+    /// be the config's.
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    init: Option<String>,
 }
 
 pub fn run(a: Train) -> Result<()> {
@@ -44,8 +49,9 @@ pub fn run(a: Train) -> Result<()> {
         (false, true) => Start::Replace,
         (false, false) => Start::New,
     };
-    let outcome =
-        laligan::threads::run(|| laligan::pipeline::train(&exp, &a.output.out, start, &stop))?;
+    let outcome = laligan::threads::run(|| {
+        laligan::pipeline::train_from(&exp, &a.output.out, start, a.init.as_deref(), &stop)
+    })?;
     match outcome {
         Outcome::Finished(s) => {
             println!("{}", serde_json::to_string_pretty(&*s)?);

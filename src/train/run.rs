@@ -108,6 +108,12 @@ pub fn fit_autoencoder(model: &LaLiGan, ds: &Dataset, setup: &Setup) -> Result<O
     fit_frames(model, &train, n_traj)
 }
 
+/// Weights a new run starts from: a model's checkpoint and the spec it was named by.
+pub struct Init {
+    pub checkpoint: crate::checkpoint::Checkpoint,
+    pub spec: String,
+}
+
 /// How `train` treats the run folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Start {
@@ -123,18 +129,34 @@ pub enum Start {
 /// true. `config_text` is the resolved experiment as TOML, recorded in the run folder and checkpoints.
 /// A run that replaces another ([`Start::Replace`]) is written beside it and takes its place only once
 /// it has finished or stopped with a checkpoint: a failure leaves the old run exactly as it was.
+/// A new run starts from the weights of `init` when given (a model's autoencoder and generators, and
+/// its discriminator when it has one), with fresh optimizers, instead of a random initialization.
 pub fn train(
     setup: &Setup,
     config_text: &str,
     out: &Path,
     start: Start,
+    init: Option<&Init>,
     stop: &AtomicBool,
 ) -> Result<Outcome> {
     if start == Start::New {
         refuse_existing_run(out)?;
     }
+    if init.is_some() && start == Start::Resume {
+        return Err(config_err!(
+            "a resumed run continues from its own checkpoint; start from a model only in a new run"
+        ));
+    }
     let dir = OutDir::begin(out, start == Start::Replace, RUN_FILES)?;
-    let outcome = epochs(setup, config_text, &dir, out, start == Start::Resume, stop)?;
+    let outcome = epochs(
+        setup,
+        config_text,
+        &dir,
+        out,
+        start == Start::Resume,
+        init,
+        stop,
+    )?;
     dir.commit()?;
     Ok(outcome)
 }
@@ -146,6 +168,7 @@ fn epochs(
     dir: &OutDir,
     out: &Path,
     resume: bool,
+    init: Option<&Init>,
     stop: &AtomicBool,
 ) -> Result<Outcome> {
     let ds = setup.data.open()?;
@@ -156,7 +179,10 @@ fn epochs(
         "train"
     })?;
     let obs = val.shape[2..].to_vec();
-    let model = LaLiGan::new(setup, &obs, DType::F32, &Device::Cpu)?;
+    let model = match init {
+        Some(i) => LaLiGan::from_checkpoint(&i.checkpoint, setup, &obs)?,
+        None => LaLiGan::new(setup, &obs, DType::F32, &Device::Cpu)?,
+    };
     let mut trainer = Trainer::new(model, setup.train)?;
     let path = dir.path();
 
@@ -164,7 +190,10 @@ fn epochs(
     let (mut pos, mut rows) = if resume {
         load(&mut trainer, path, config_text)?
     } else {
-        fitted = fit_frames(&trainer.model, &train, n_traj)?;
+        fitted = match init {
+            Some(i) => Some(format!("initialized from the model {}", i.spec)),
+            None => fit_frames(&trainer.model, &train, n_traj)?,
+        };
         (Position::default(), Vec::new())
     };
     // The checkpoint a failure leaves behind: the one resumed from, then each one saved.
