@@ -291,37 +291,38 @@ pub fn decode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
     Ok(shape)
 }
 
-/// The model's scores: the numbers of its `summary.json` when it has one, with `imag_ratio` and
-/// `skew_ratio` of its first generator when that lacks them, and `generators`: those two for each.
+/// The model's scores: the numbers and lists of numbers of its `summary.json` when it has one
+/// (`imag_ratio`, `skew_ratio`, `orbit_cv` per generator, `recon_mse`, `disc_acc`, ...), with
+/// `imag_ratio` and `skew_ratio` of each generator computed from the weights when that lacks them.
 pub fn scores(m: &Opened) -> Result<serde_json::Value> {
+    use serde_json::Value;
     let mut out = serde_json::Map::new();
     if let Some(p) = m.folder.part("summary.json") {
-        let v: serde_json::Value = serde_json::from_str(&crate::io::read_text(&p)?)
+        let v: Value = serde_json::from_str(&crate::io::read_text(&p)?)
             .map_err(|e| data_err!("{}: {e}", p.display()))?;
         if let Some(obj) = v.as_object() {
+            let numeric = |v: &Value| match v {
+                Value::Number(_) => true,
+                Value::Array(a) => a.iter().all(Value::is_number),
+                _ => false,
+            };
             out.extend(
                 obj.iter()
-                    .filter(|(_, v)| v.is_number())
+                    .filter(|(_, v)| numeric(v))
                     .map(|(k, v)| (k.clone(), v.clone())),
             );
         }
     }
-    let mut per = Vec::new();
+    let (mut imag, mut skew) = (Vec::new(), Vec::new());
     for (d, gens) in block_generators(&m.model)? {
         for g in gens {
-            per.push(serde_json::json!({
-                "imag_ratio": imag_ratio(&g, d),
-                "skew_ratio": skew_ratio(&g, d),
-            }));
+            imag.push(imag_ratio(&g, d));
+            skew.push(skew_ratio(&g, d));
         }
     }
-    if let Some(first) = per.first() {
-        for k in ["imag_ratio", "skew_ratio"] {
-            out.entry(k).or_insert_with(|| first[k].clone());
-        }
-    }
-    out.insert("generators".into(), serde_json::Value::Array(per));
-    Ok(serde_json::Value::Object(out))
+    out.entry("imag_ratio").or_insert_with(|| imag.into());
+    out.entry("skew_ratio").or_insert_with(|| skew.into());
+    Ok(Value::Object(out))
 }
 
 /// Decoded forecasts from observations `x0` (`[..., obs...]`): encode, integrate the model's latent

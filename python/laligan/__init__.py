@@ -47,8 +47,10 @@ class Model:
 
     @property
     def scores(self):
-        """Scores of the model: ``imag_ratio``, ``skew_ratio`` (1 = a rotation), ``orbit_cv``,
-        ``recon_mse``, ... as its training summary gives them, and ``generators`` (per generator)."""
+        """Scores of the model as its training summary gives them: ``imag_ratio``, ``skew_ratio`` (1 = a
+        rotation) and ``orbit_cv`` as lists (one value per generator), ``recon_mse``, ``disc_acc``,
+        ``epochs``, ...; a model without a summary has ``imag_ratio`` and ``skew_ratio`` from its
+        weights."""
         return json.loads(self._inner.scores_json())
 
     @property

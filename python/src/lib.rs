@@ -120,8 +120,7 @@ impl Model {
         Ok(out)
     }
 
-    /// The model's scores as JSON: per generator imag_ratio and skew_ratio, and the metrics of its
-    /// summary.json when it has one.
+    /// The model's scores as JSON (`laligan::models::scores`).
     fn scores_json(&self) -> PyResult<String> {
         laligan::models::scores(&self.inner)
             .map(|v| v.to_string())

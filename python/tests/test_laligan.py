@@ -55,7 +55,8 @@ def test_generators_and_scores_describe_a_rotation(model):
     assert abs(np.trace(g[0])) < 0.05 * np.abs(g[0]).max()
     assert np.linalg.det(g[0]) > 0
     s = model.scores
-    assert s["imag_ratio"] > 0.99 and s["generators"][0]["skew_ratio"] > 0.99
+    assert s["imag_ratio"][0] > 0.99 and s["skew_ratio"][0] > 0.99
+    assert 0 < s["orbit_cv"][0] < 1 and s["recon_mse"] < 0.01
     assert model.obs == (2,) and model.latent_dim == 2
 
 
