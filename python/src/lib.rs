@@ -30,21 +30,12 @@ fn sindy_err(e: laligan::sindy::SindyError) -> PyErr {
     LaliganError::new_err(e.to_string())
 }
 
-/// A float32 array of `shape` from `values`.
-fn array_f32<'py>(
+/// An array of `shape` from `values`.
+fn array<'py, T: numpy::Element>(
     py: Python<'py>,
-    values: Vec<f32>,
+    values: Vec<T>,
     shape: &[usize],
-) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    PyArray1::from_vec(py, values).reshape(shape.to_vec())
-}
-
-/// A float64 array of `shape` from `values`.
-fn array_f64<'py>(
-    py: Python<'py>,
-    values: Vec<f64>,
-    shape: &[usize],
-) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
     PyArray1::from_vec(py, values).reshape(shape.to_vec())
 }
 
@@ -64,7 +55,7 @@ fn through<'py>(
     let values = slice(a, name)?;
     let shape = a.shape().to_vec();
     let (out, shape) = py.detach(|| f(values, &shape)).map_err(py_err)?;
-    array_f32(py, out, &shape)
+    array(py, out, &shape)
 }
 
 /// Rows `[n, d]` of a 2-D float64 array, with `d`.
@@ -114,7 +105,7 @@ impl Model {
         let mut out = Vec::new();
         for (d, gens) in blocks {
             for g in gens {
-                out.push(array_f64(py, g, &[d, d])?);
+                out.push(array(py, g, &[d, d])?);
             }
         }
         Ok(out)
@@ -200,7 +191,7 @@ impl SindyFit {
     /// The coefficients `[states, terms]` (float64).
     fn coefficients<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
         let c = self.model.coefficients();
-        array_f64(
+        array(
             py,
             c.concat(),
             &[self.model.n_states(), self.model.n_terms()],
@@ -226,7 +217,7 @@ impl SindyFit {
         let (v, d) = rows(&x, "x")?;
         self.check_states(d)?;
         let p = self.model.predict(v).map_err(sindy_err)?;
-        array_f64(py, p, &[v.len() / d.max(1), d])
+        array(py, p, &[v.len() / d.max(1), d])
     }
 
     /// R² of the fit on rows `x`, `dx` (averaged over states).
@@ -266,7 +257,7 @@ impl SindyFit {
         let out = py
             .detach(|| self.model.simulate(&x0, dt, steps))
             .map_err(sindy_err)?;
-        array_f64(py, out, &[steps + 1, d])
+        array(py, out, &[steps + 1, d])
     }
 
     /// The fit as the JSON object `laligan discover` writes for one model.
@@ -359,10 +350,10 @@ fn generate<'py>(
     for name in ds.splits() {
         let s = ds.split(name).map_err(py_err)?;
         let d = PyDict::new(py);
-        d.set_item("x", array_f32(py, s.x.to_vec(), s.shape)?)?;
+        d.set_item("x", array(py, s.x.to_vec(), s.shape)?)?;
         if !s.dx.is_empty() {
-            d.set_item("dx", array_f32(py, s.dx.to_vec(), s.shape)?)?;
-            d.set_item("t", array_f32(py, s.t.to_vec(), &s.shape[..2])?)?;
+            d.set_item("dx", array(py, s.dx.to_vec(), s.shape)?)?;
+            d.set_item("t", array(py, s.t.to_vec(), &s.shape[..2])?)?;
         }
         out.set_item(name, d)?;
     }

@@ -37,6 +37,13 @@ pub struct Source {
     pub tensors: usize,
 }
 
+/// Whether `key` carries a combined state dict's module prefix.
+fn prefixed(key: &str) -> bool {
+    [AUTOENCODER, GENERATOR, DISCRIMINATOR]
+        .iter()
+        .any(|p| key.starts_with(p))
+}
+
 /// The reference module a plain state dict belongs to, from its keys' first component.
 fn module_of(key: &str) -> Option<&'static str> {
     match key.split('.').next() {
@@ -56,20 +63,13 @@ pub fn read_sources(files: &[PathBuf]) -> Result<(Sources, Vec<Source>, Vec<Stri
     let mut notes = Vec::new();
     for path in files {
         let file = pth::read(path)?;
-        let combined = file.tensors.iter().any(|(k, _)| {
-            [AUTOENCODER, GENERATOR, DISCRIMINATOR]
-                .iter()
-                .any(|p| k.starts_with(p))
-        });
+        let combined = file.tensors.iter().any(|(k, _)| prefixed(k));
         let mut plain: Option<&str> = None;
         for (key, t) in &file.tensors {
             let name = match file.layout {
                 Layout::List => format!("{LIE_LIST}{key}"),
                 Layout::Dict if combined => {
-                    if ![AUTOENCODER, GENERATOR, DISCRIMINATOR]
-                        .iter()
-                        .any(|p| key.starts_with(p))
-                    {
+                    if !prefixed(key) {
                         return Err(data_err!(
                             "{}: {key}: a combined state dict's keys start with autoencoder., \
                              generator. or discriminator.",
@@ -138,15 +138,13 @@ pub fn convert(files: &[PathBuf], config: &Path, overrides: &[String]) -> Result
     let mapped = reference::map(&exp, obs_len, &sources)?;
     notes.extend(mapped.notes);
     let model = LaLiGan::new(&exp.setup(), &obs, DType::F32, &Device::Cpu)?;
-    let names: std::collections::BTreeSet<String> =
-        model.state().into_iter().map(|(n, _)| n).collect();
-    if let Some(extra) = mapped.tensors.keys().find(|n| !names.contains(*n)) {
+    // Fixed bases (and their masks) and an absent discriminator keep what the model was built with.
+    let built: std::collections::BTreeMap<String, Tensor> = model.state().into_iter().collect();
+    if let Some(extra) = mapped.tensors.keys().find(|n| !built.contains_key(*n)) {
         return Err(config_err!(
             "the conversion made {extra}, which the model the config describes does not have"
         ));
     }
-    // Fixed bases (and their masks) and an absent discriminator keep what the model was built with.
-    let built: std::collections::BTreeMap<String, Tensor> = model.state().into_iter().collect();
     model
         .load(|name| match mapped.tensors.get(name) {
             Some((v, shape)) => Tensor::from_vec(v.clone(), shape.as_slice(), &Device::Cpu).ok(),

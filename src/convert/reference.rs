@@ -165,7 +165,7 @@ fn linear(
     Ok(())
 }
 
-/// A batch norm of `n` features; returns its running mean so a caller can shift it.
+/// A batch norm of `n` features (its batch count read and not kept).
 fn batch_norm(take: &mut Take, out: &mut Mapped, ours: &str, theirs: &str, n: usize) -> Result<()> {
     let what = format!("batch norm of {n} features");
     for p in ["weight", "bias", "running_mean", "running_var"] {
@@ -493,12 +493,7 @@ pub fn torch_orthogonal_weight(
             })
             .collect();
         let tau = 2.0 / v.iter().map(|a| a * a).sum::<f64>();
-        for c in 0..k {
-            let dot: f64 = (0..n).map(|r| v[r] * q[r * k + c]).sum();
-            for r in 0..n {
-                q[r * k + c] -= tau * v[r] * dot;
-            }
-        }
+        crate::nn::orthogonal::reflect_columns(&mut q, k, &v, tau, 0..k);
     }
     for j in 0..k {
         // Tensor.int() truncates toward zero.

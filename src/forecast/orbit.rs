@@ -195,30 +195,22 @@ pub(super) fn orbit_flow(
 /// between consecutive whole turns of each training trajectory; `samples` are (trajectory, angle,
 /// radius, unwrapped angle) in time order, `dt` apart.
 fn radial_drift(samples: &[(usize, f64, f64, f64)], dt: f64) -> Result<[f64; 2]> {
-    // Per trajectory, the turns as (mean time, mean radius).
+    // The whole turns as (trajectory, mean time, mean radius); the times count samples from the start
+    // of `samples`, which only their differences within one trajectory use.
     let mut turns: Vec<(usize, f64, f64)> = Vec::new();
     let mut start = 0;
     while start < samples.len() {
         let (tr, _, _, a0) = samples[start];
+        // The end of the turn, or of the trajectory when less than a turn is left.
         let end = samples[start..]
             .iter()
             .position(|s| s.0 != tr || (s.3 - a0).abs() >= std::f64::consts::TAU)
             .map_or(samples.len(), |p| start + p);
-        let whole = end < samples.len() && samples[end].0 == tr;
-        if whole {
-            let m = (end - start) as f64;
-            let first = samples.iter().position(|s| s.0 == tr).unwrap_or(0);
-            let t = (start + end - 1) as f64 / 2.0 - first as f64;
-            let rho = samples[start..end].iter().map(|s| s.2).sum::<f64>() / m;
-            turns.push((tr, t * dt, rho));
-            start = end;
-        } else {
-            // The rest of this trajectory is less than a turn.
-            start = samples[start..]
-                .iter()
-                .position(|s| s.0 != tr)
-                .map_or(samples.len(), |p| start + p);
+        if end < samples.len() && samples[end].0 == tr {
+            let rho = samples[start..end].iter().map(|s| s.2).sum::<f64>() / (end - start) as f64;
+            turns.push((tr, (start + end - 1) as f64 / 2.0 * dt, rho));
         }
+        start = end;
     }
     let rows: Vec<(Vec<f64>, f64)> = turns
         .windows(2)

@@ -57,6 +57,16 @@ pub fn householder_frame(v: &Tensor) -> Result<Tensor> {
         .and_then(|w| w.squeeze(D::Minus1).or(Ok(w)))
 }
 
+/// Applies I − τ v vᵀ to the columns `cols` of the row-major `[v.len(), k]` matrix `m`.
+pub fn reflect_columns(m: &mut [f64], k: usize, v: &[f64], tau: f64, cols: std::ops::Range<usize>) {
+    for c in cols {
+        let dot: f64 = v.iter().enumerate().map(|(r, vr)| vr * m[r * k + c]).sum();
+        for (r, vr) in v.iter().enumerate() {
+            m[r * k + c] -= tau * vr * dot;
+        }
+    }
+}
+
 /// Householder vectors `[k, n]` (row-major) whose [`householder_frame`] is `w` (`[k, n]`, k < n, rows
 /// orthonormal up to rounding): the Householder QR of wᵀ with every reflection chosen so that R = E.
 /// Reflection j maps the current column j onto e_j with v_j = x − e_j (computed without cancellation)
@@ -88,12 +98,7 @@ pub fn householder_vectors(w: &[f64], k: usize, n: usize) -> Vec<f64> {
             v[n - 1] = 1.0;
         }
         let v2: f64 = v.iter().map(|a| a * a).sum();
-        for c in j..k {
-            let dot: f64 = (0..n).map(|r| v[r] * m[r * k + c]).sum();
-            for r in 0..n {
-                m[r * k + c] -= 2.0 * v[r] * dot / v2;
-            }
-        }
+        reflect_columns(&mut m, k, &v, 2.0 / v2, j..k);
         vs[j * n..(j + 1) * n].copy_from_slice(&v);
     }
     vs
