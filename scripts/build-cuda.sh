@@ -5,7 +5,7 @@
 # libcuda.so (soname libcuda.so.1: the GPU machine's driver provides the real one), and cargo builds
 # target/cuda/release/laligan (its own build folder, so the CPU build in target/release stays).
 # Idempotent: a second run reuses the toolkit, the link folder and the build. The feature links candle's
-# CUDA backend in; the stages still run on the CPU until a device setting selects it.
+# CUDA backend in; `device = "cuda"` in a config or `--device cuda` on a command selects it.
 #
 #   scripts/build-cuda.sh [COMPUTE_CAP]     # default 90 (H100/H200)
 #

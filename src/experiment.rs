@@ -3,6 +3,7 @@
 
 use crate::config::Checker;
 use crate::data::DataConfig;
+use crate::device::DeviceKind;
 use crate::discover::sindy_ae::SindyAeConfig;
 use crate::error::Result;
 use crate::forecast::ForecastConfig;
@@ -19,6 +20,10 @@ use std::path::Path;
 pub struct Experiment {
     /// Seed of every random draw of the experiment.
     pub seed: u64,
+    /// Where training and inference run: "cpu" or "cuda" (`--device` overrides it). A model folder
+    /// records it but runs on the CPU unless told otherwise, and a run resumes on either device.
+    #[serde(default)]
+    pub device: DeviceKind,
     #[serde(default)]
     pub data: DataConfig,
     #[serde(default)]
@@ -79,6 +84,7 @@ impl Experiment {
     pub fn setup(&self) -> Setup<'_> {
         Setup {
             seed: self.seed,
+            device: self.device,
             data: &self.data,
             autoencoder: &self.autoencoder,
             lie: &self.lie,

@@ -2,7 +2,7 @@
 //! long-horizon forecasting.
 //!
 //! Dependencies point one way, lowest first: shared ground ([`error`], [`rng`], [`io`], [`memory`],
-//! [`config`] =
+//! [`device`], [`config`] =
 //! the strict-TOML machinery, [`ode`], [`plot`]) → [`data`] (systems, files, windows) → [`nn`] and
 //! [`lie`] → [`sindy`] (a pure SINDy library) → [`train`] (the joint LaLiGAN loop) → the stages that
 //! combine them ([`discover`]: equations on a dataset, on a trained encoder, the SINDy autoencoder;
@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod convert;
 pub mod data;
+pub mod device;
 pub mod discover;
 pub mod experiment;
 pub mod forecast;

@@ -3,6 +3,7 @@
 
 use crate::checkpoint::{self, Checkpoint, Storage, MODEL_FORMAT};
 use crate::data::Dataset;
+use crate::device::DeviceKind;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::metrics::symmetry::{imag_ratio, skew_ratio};
@@ -15,11 +16,16 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The model `spec` names with its experiment (its config, with `overrides`; a relative data file is
-/// taken from the model's folder).
+/// taken from the model's folder). The model runs on the CPU unless the overrides name a `device`: its
+/// config records where it was trained, not where it must run.
 pub fn open(spec: &str, overrides: &[String]) -> Result<(ModelFolder, Experiment)> {
     let folder = ModelFolder::resolve(spec)?;
     let (text, origin) = folder.config_text()?;
-    let mut exp = Experiment::parse(&text, &origin, overrides)?;
+    let mut exp = Experiment::parse(&text, &origin, &[])?;
+    exp.device = DeviceKind::Cpu;
+    if !overrides.is_empty() {
+        exp = Experiment::parse(&exp.to_toml()?, &origin, overrides)?;
+    }
     if let Some(dir) = &folder.dir {
         exp.data.anchor(dir)?;
     }
@@ -51,10 +57,10 @@ pub struct Opened {
     pub model: LaLiGan,
 }
 
-/// Opens and loads `spec` for inference; the observation shape comes from the file, or else from the
-/// model's dataset.
-pub fn open_loaded(spec: &str) -> Result<Opened> {
-    let (folder, exp) = open(spec, &[])?;
+/// Opens and loads `spec` for inference on `device`; the observation shape comes from the file, or else
+/// from the model's dataset.
+pub fn open_loaded(spec: &str, device: DeviceKind) -> Result<Opened> {
+    let (folder, exp) = open(spec, &[device.as_override()])?;
     let ck = folder.checkpoint()?;
     let obs = match LaLiGan::recorded_obs(&ck)? {
         Some(obs) => obs,
@@ -72,7 +78,7 @@ pub fn open_loaded(spec: &str) -> Result<Opened> {
 /// The text of `laligan inspect`: config summary, tensor table, the metrics the model reached, its
 /// generators with their scores, and its equations when it has them.
 pub fn inspect(spec: &str) -> Result<String> {
-    let m = open_loaded(spec)?;
+    let m = open_loaded(spec, DeviceKind::Cpu)?;
     let (exp, ck) = (&m.exp, &m.checkpoint);
     let mut s = String::new();
     let _ = writeln!(
@@ -274,8 +280,8 @@ pub fn decode_values(
 }
 
 /// `laligan encode`: [`encode_values`] of a file, written as a `.npy`; returns the output shape.
-pub fn encode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
-    let m = open_loaded(spec)?;
+pub fn encode(spec: &str, input: &Input, out: &Path, device: DeviceKind) -> Result<Vec<usize>> {
+    let m = open_loaded(spec, device)?;
     let (x, shape, origin) = input.read()?;
     let (z, shape) = encode_values(&m, &x, &shape, &origin)?;
     write_npy(out, &z, &shape)?;
@@ -283,8 +289,8 @@ pub fn encode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
 }
 
 /// `laligan decode`: [`decode_values`] of a file, written as a `.npy`; returns the output shape.
-pub fn decode(spec: &str, input: &Input, out: &Path) -> Result<Vec<usize>> {
-    let m = open_loaded(spec)?;
+pub fn decode(spec: &str, input: &Input, out: &Path, device: DeviceKind) -> Result<Vec<usize>> {
+    let m = open_loaded(spec, device)?;
     let (z, shape, origin) = input.read()?;
     let (x, shape) = decode_values(&m, &z, &shape, &origin)?;
     write_npy(out, &x, &shape)?;
@@ -381,7 +387,7 @@ pub fn forecast_values(
 /// config and observation shape; the discriminator only `with_discriminator`; no optimizer state),
 /// `config.toml`, `equations/` and `sindy-ae/` when the model has them, and a `README.md` card.
 pub fn export(spec: &str, out: &Path, storage: Storage, with_discriminator: bool) -> Result<()> {
-    let m = open_loaded(spec)?;
+    let m = open_loaded(spec, DeviceKind::Cpu)?;
     let card = model_card(&m, out, storage)?;
     write_folder(
         out,

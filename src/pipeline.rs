@@ -105,7 +105,8 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
     let sae_model = sae_dir
         .as_deref()
         .map(|d| -> Result<_> {
-            let (sae_folder, sae_exp) = crate::models::open(&d.display().to_string(), &[])?;
+            let on_device = [exp.device.as_override()];
+            let (sae_folder, sae_exp) = crate::models::open(&d.display().to_string(), &on_device)?;
             let m = crate::models::load(&sae_folder, &sae_exp, &ds)?;
             let mut fits = discover::load(&d.join("equations"))?;
             Ok((m, fits.swap_remove(0).0))
@@ -270,7 +271,9 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
     let t = Instant::now();
     let eq_dir = out.join("equations");
     tracing::info!("3/5 discovering latent equations into {}", eq_dir.display());
-    let equations = discover_model(&train_dir.display().to_string(), &eq_dir, &[])?;
+    // The trained model is reopened on the run's device.
+    let on_device = [exp.device.as_override()];
+    let equations = discover_model(&train_dir.display().to_string(), &eq_dir, &on_device)?;
     timing.stages.push(("discover", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
@@ -305,7 +308,7 @@ pub fn run(exp: &Experiment, source: &str, out: &Path, stop: &AtomicBool) -> Res
         discovery: Some(&eq_dir),
         sindy_ae: sindy_ae.as_ref().map(|_| sae_dir.as_path()),
         data: None,
-        overrides: &[],
+        overrides: &on_device,
         out: &fc_dir,
     })?;
     timing.stages.push(("forecast", t.elapsed().as_secs_f64()));

@@ -2,6 +2,15 @@
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 
+/// Runs `check` on the fused CPU kernels, then again on the generic path (candle's own ops, the path a
+/// GPU takes; `nn::fused::generic`), so every gradient check covers both.
+pub fn on_both_paths(check: impl Fn()) {
+    check();
+    eprintln!("(again on the generic path)");
+    let _generic = crate::nn::fused::generic();
+    check();
+}
+
 /// Compares the autograd gradient of the scalar `f(x)` with central differences (step `h`) at every
 /// element of `x` (f64). Returns the largest |analytic − numeric| / max(1, |numeric|).
 pub fn grad_check(x: &Tensor, h: f64, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<f64> {

@@ -170,7 +170,7 @@ impl Model {
 #[pyfunction]
 fn load(py: Python<'_>, spec: &str) -> PyResult<Model> {
     let inner = py
-        .detach(|| laligan::models::open_loaded(spec))
+        .detach(|| laligan::models::open_loaded(spec, laligan::device::DeviceKind::Cpu))
         .map_err(py_err)?;
     Ok(Model { inner })
 }

@@ -57,14 +57,17 @@ pub struct TrainStep {
     obs: Vec<usize>,
     #[command(flatten)]
     set: super::Overrides,
+    #[command(flatten)]
+    device: super::DeviceArg,
 }
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::TrainStep(a) => {
+            let set = a.device.with(&a.set);
             let exp = match &a.config {
-                Some(p) => Experiment::load(p, &a.set)?,
-                None => Experiment::parse("seed = 0", "default architecture", &a.set)?,
+                Some(p) => Experiment::load(p, &set)?,
+                None => Experiment::parse("seed = 0", "default architecture", &set)?,
             };
             for &b in &a.batch {
                 let r = laligan::threads::run(|| {

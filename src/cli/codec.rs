@@ -21,15 +21,17 @@ pub struct Codec {
     /// The output .npy file.
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    device: super::DeviceArg,
 }
 
 /// Encodes (`decode = false`) or decodes the input and reports the shape written.
 pub fn run(a: Codec, decode: bool) -> Result<()> {
     let input = Input::new(&a.input, &a.split);
     let shape = if decode {
-        models::decode(&a.model, &input, &a.out)?
+        models::decode(&a.model, &input, &a.out, a.device.or_cpu())?
     } else {
-        models::encode(&a.model, &input, &a.out)?
+        models::encode(&a.model, &input, &a.out, a.device.or_cpu())?
     };
     eprintln!("wrote {} {shape:?}", a.out.display());
     Ok(())

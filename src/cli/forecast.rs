@@ -31,13 +31,15 @@ pub struct Forecast {
     out: PathBuf,
     #[command(flatten)]
     set: super::Overrides,
+    #[command(flatten)]
+    device: super::DeviceArg,
 }
 
 pub fn run(a: Forecast) -> Result<()> {
     if a.model.is_none() && a.discovery.is_none() && a.data.is_none() {
         anyhow::bail!("give --model RUN (a trained run), --discovery DIR (raw-mode equations) or --data FILE (baselines only)");
     }
-    let mut set = a.set.to_vec();
+    let mut set = a.device.with(&a.set);
     if let Some(s) = &a.split {
         set.push(format!("forecast.split={s:?}"));
     }

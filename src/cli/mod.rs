@@ -75,6 +75,29 @@ impl std::ops::Deref for Overrides {
     }
 }
 
+/// `--device cpu|cuda`: where the command runs.
+#[derive(Args, Clone, Copy, Debug, Default)]
+pub struct DeviceArg {
+    /// Where to run: cpu, or cuda (a build with the `cuda` feature, scripts/build-cuda.sh); default
+    /// the config's `device`, and cpu for a model folder.
+    #[arg(long, value_name = "cpu|cuda")]
+    pub device: Option<laligan::device::DeviceKind>,
+}
+
+impl DeviceArg {
+    /// `overrides` with this device's (`device = "..."`) last, when one is given.
+    pub fn with(&self, overrides: &[String]) -> Vec<String> {
+        let mut all = overrides.to_vec();
+        all.extend(self.device.map(laligan::device::DeviceKind::as_override));
+        all
+    }
+
+    /// The device given, or the CPU.
+    pub fn or_cpu(&self) -> laligan::device::DeviceKind {
+        self.device.unwrap_or_default()
+    }
+}
+
 /// `--data FILE`: a dataset file (any, including `laligan data import` output) in place of the
 /// config's data source.
 #[derive(Args, Clone, Debug, Default)]

@@ -19,16 +19,19 @@ pub struct Run {
     data: super::DataFile,
     #[command(flatten)]
     set: super::Overrides,
+    #[command(flatten)]
+    device: super::DeviceArg,
 }
 
 pub fn run(a: Run) -> Result<()> {
+    let set = a.device.with(&a.set);
     let (mut exp, source): (Experiment, String) = match &a.config {
-        Some(p) => (Experiment::load(p, &a.set)?, p.display().to_string()),
+        Some(p) => (Experiment::load(p, &set)?, p.display().to_string()),
         None => (
             Experiment::parse(
                 laligan::pipeline::QUICKSTART,
                 "models/quickstart/config.toml",
-                &a.set,
+                &set,
             )?,
             "models/quickstart/config.toml".into(),
         ),

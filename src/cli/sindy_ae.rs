@@ -24,12 +24,15 @@ pub struct SindyAe {
     data: super::DataFile,
     #[command(flatten)]
     set: super::Overrides,
+    #[command(flatten)]
+    device: super::DeviceArg,
 }
 
 pub fn run(a: SindyAe) -> Result<()> {
+    let set = a.device.with(&a.set);
     let mut exp = match (&a.model, &a.config) {
-        (Some(spec), _) => laligan::models::open(spec, &a.set)?.1,
-        (None, Some(c)) => Experiment::load(c, &a.set)?,
+        (Some(spec), _) => laligan::models::open(spec, &set)?.1,
+        (None, Some(c)) => Experiment::load(c, &set)?,
         (None, None) => anyhow::bail!("give --model MODEL or --config FILE"),
     };
     a.data.apply(&mut exp)?;

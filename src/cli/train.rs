@@ -23,6 +23,8 @@ pub struct Train {
     data: super::DataFile,
     #[command(flatten)]
     set: super::Overrides,
+    #[command(flatten)]
+    device: super::DeviceArg,
     /// Continue the run in --out from its last checkpoint.
     #[arg(long, conflicts_with = "force")]
     resume: bool,
@@ -34,7 +36,7 @@ pub struct Train {
 }
 
 pub fn run(a: Train) -> Result<()> {
-    let mut exp = Experiment::load(&a.config, &a.set)?;
+    let mut exp = Experiment::load(&a.config, &a.device.with(&a.set))?;
     a.data.apply(&mut exp)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();

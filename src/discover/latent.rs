@@ -6,7 +6,7 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::sindy::SindyConfig;
 use crate::train::{LaLiGan, Setup};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use std::path::Path;
 
 /// Observations per forward pass.
@@ -39,7 +39,8 @@ pub fn encode_rows(model: &LaLiGan, x: &[f64], dx: &[f64]) -> Result<(Vec<f64>, 
     for (xc, vc) in x.chunks(CHUNK * d).zip(dx.chunks(CHUNK * d)) {
         let mut shape = vec![xc.len() / d];
         shape.extend(&model.obs);
-        let t = |v: &[f64]| Tensor::from_slice(v, shape.as_slice(), &Device::Cpu)?.to_dtype(dtype);
+        let t =
+            |v: &[f64]| Tensor::from_slice(v, shape.as_slice(), model.device())?.to_dtype(dtype);
         let (zc, dzc) = model.ae.encode_jvp(&t(xc)?, &t(vc)?)?;
         z.extend(zc.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?);
         dz.extend(dzc.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?);

@@ -18,7 +18,7 @@ use crate::sindy::{
 };
 use crate::train::folder::ModelFolder;
 use crate::train::{LaLiGan, Setup};
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Tensor, Var};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -118,7 +118,7 @@ impl Coefficients {
     /// Ξ `[d, p]` as a graph of c.
     fn xi(&self) -> candle_core::Result<Tensor> {
         let q = self.mask.len();
-        let m = Tensor::from_slice(&self.mask, q, &Device::Cpu)?.to_dtype(self.c.dtype())?;
+        let m = Tensor::from_slice(&self.mask, q, self.c.device())?.to_dtype(self.c.dtype())?;
         let cm = self.c.as_tensor().mul(&m)?;
         let flat = match &self.basis {
             None => cm,
@@ -215,7 +215,7 @@ pub fn train(
         ));
     }
     let dtype = model.ae_params.dtype();
-    let dev = Device::Cpu;
+    let dev = model.device().clone();
     let obs_len: usize = model.obs.iter().product();
     let n = x.len() / obs_len.max(1);
     if n == 0 || dx.len() != x.len() {
@@ -490,7 +490,7 @@ pub fn run(
     let model = match start.from {
         Some((_, m)) => m,
         None => {
-            let m = LaLiGan::new(setup, &obs, DType::F32, &Device::Cpu)?;
+            let m = LaLiGan::new(setup, &obs, DType::F32, &setup.device.resolve()?)?;
             if let Some(line) = crate::train::run::fit_autoencoder(&m, ds, setup)? {
                 tracing::info!("{line}");
             }
@@ -625,6 +625,7 @@ pub fn run(
 mod tests {
     use super::*;
     use crate::testing::{grad_check_var, randn_like, randomize_norms};
+    use candle_core::Device;
 
     fn model(ae: &str, obs: usize) -> LaLiGan {
         let exp = crate::experiment::Experiment::parse(
@@ -642,50 +643,52 @@ mod tests {
 
     #[test]
     fn the_joint_loss_differentiates_exactly_through_both_jacobians_and_the_constraint() {
-        let m = model(
-            "kind = \"mlp\"\nhidden = 5\nlayers = 2\nactivation = \"tanh\"",
-            3,
-        );
-        randomize_norms(&m.ae_params).unwrap();
-        let lib = Library::parse("1 + poly(2)", 2).unwrap();
-        let con =
-            SymmetryConstraint::from_rows(&lib, &[J.concat()], ConstraintMode::Exact).unwrap();
-        let b = con.basis();
-        let q = b.ncols();
-        assert!(q < 2 * lib.n_terms());
-        let coef = Coefficients {
-            c: Var::from_tensor(&randn_like(&[q], 1.0, 7).unwrap()).unwrap(),
-            mask: (0..q).map(|i| if i == 0 { 0.0 } else { 1.0 }).collect(),
-            basis: Some(
-                Tensor::from_slice(
-                    b.transpose().as_slice(),
-                    (b.nrows(), b.ncols()),
-                    &Device::Cpu,
-                )
-                .unwrap(),
-            ),
-            d: 2,
-            p: lib.n_terms(),
-        };
-        // Ξ = B·(c ⊙ mask) is equivariant: L Ξ = Ξ M_L.
-        let xi =
-            nalgebra::DMatrix::from_row_slice(2, lib.n_terms(), &coef.rows().unwrap().concat());
-        assert!(con.violation(&xi) < 1e-12);
-        let cfg = SindyAeConfig {
-            w_dz: 0.7,
-            w_dx: 1.3,
-            l1: 0.01,
-            ..Default::default()
-        };
-        let x = randn_like(&[6, 3], 1.0, 8).unwrap();
-        let dx = randn_like(&[6, 3], 1.0, 9).unwrap();
-        let f = || Ok(loss(&m, &lib, &coef, &cfg, &x, &dx)?.0);
-        let mut vars: Vec<(String, Var)> = m.ae_params.vars().clone().into_iter().collect();
-        vars.push(("c".into(), coef.c.clone()));
-        for (name, v) in &vars {
-            let err = grad_check_var(v, 1e-6, f).unwrap();
-            assert!(err < 1e-6, "{name}: {err:e}");
-        }
+        crate::testing::on_both_paths(|| {
+            let m = model(
+                "kind = \"mlp\"\nhidden = 5\nlayers = 2\nactivation = \"tanh\"",
+                3,
+            );
+            randomize_norms(&m.ae_params).unwrap();
+            let lib = Library::parse("1 + poly(2)", 2).unwrap();
+            let con =
+                SymmetryConstraint::from_rows(&lib, &[J.concat()], ConstraintMode::Exact).unwrap();
+            let b = con.basis();
+            let q = b.ncols();
+            assert!(q < 2 * lib.n_terms());
+            let coef = Coefficients {
+                c: Var::from_tensor(&randn_like(&[q], 1.0, 7).unwrap()).unwrap(),
+                mask: (0..q).map(|i| if i == 0 { 0.0 } else { 1.0 }).collect(),
+                basis: Some(
+                    Tensor::from_slice(
+                        b.transpose().as_slice(),
+                        (b.nrows(), b.ncols()),
+                        &Device::Cpu,
+                    )
+                    .unwrap(),
+                ),
+                d: 2,
+                p: lib.n_terms(),
+            };
+            // Ξ = B·(c ⊙ mask) is equivariant: L Ξ = Ξ M_L.
+            let xi =
+                nalgebra::DMatrix::from_row_slice(2, lib.n_terms(), &coef.rows().unwrap().concat());
+            assert!(con.violation(&xi) < 1e-12);
+            let cfg = SindyAeConfig {
+                w_dz: 0.7,
+                w_dx: 1.3,
+                l1: 0.01,
+                ..Default::default()
+            };
+            let x = randn_like(&[6, 3], 1.0, 8).unwrap();
+            let dx = randn_like(&[6, 3], 1.0, 9).unwrap();
+            let f = || Ok(loss(&m, &lib, &coef, &cfg, &x, &dx)?.0);
+            let mut vars: Vec<(String, Var)> = m.ae_params.vars().clone().into_iter().collect();
+            vars.push(("c".into(), coef.c.clone()));
+            for (name, v) in &vars {
+                let err = grad_check_var(v, 1e-6, f).unwrap();
+                assert!(err < 1e-6, "{name}: {err:e}");
+            }
+        });
     }
 
     /// Two turns of a rotation at rate 1.5 through an isometric embedding in R⁴: the PCA autoencoder's

@@ -7,7 +7,7 @@
 //! than candle's, whose backward goes through a direct transposed convolution. All are checked against
 //! the definition and finite differences.
 
-use super::fused::{data, float_dispatch, gemm, pre_grad, threads, with_data, Act, Float};
+use super::fused::{data, float_dispatch, fuses, gemm, pre_grad, threads, with_data, Act, Float};
 use super::params::Scope;
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, DType, Layout, Result, Shape, Tensor, Var};
@@ -67,6 +67,14 @@ pub fn conv2d(
     padding: (usize, usize),
     act: Act,
 ) -> Result<Tensor> {
+    if !fuses(x) {
+        // candle's conv2d pads both sides alike: pad explicitly, then convolve unpadded.
+        let x = x
+            .pad_with_zeros(2, padding.0, padding.0)?
+            .pad_with_zeros(3, padding.1, padding.1)?;
+        let y = x.contiguous()?.conv2d(&w.contiguous()?, 0, 1, 1, 1)?;
+        return act.tensor(y.broadcast_add(&b.reshape((1, (), 1, 1))?)?);
+    }
     x.contiguous()?.apply_op3(
         &w.contiguous()?,
         &b.contiguous()?,
@@ -355,6 +363,17 @@ pub fn max_pool(x: &Tensor, (kh, kw): (usize, usize)) -> Result<Tensor> {
     if h < kh || w < kw || kh == 0 || kw == 0 {
         candle_core::bail!("max_pool: a {kh}×{kw} window does not fit in {h}×{w}");
     }
+    if !fuses(x) {
+        // The windows as their own dimensions, reduced by max (candle's max_pool2d has a wrong gradient).
+        let (n, c, oh, ow) = (x.dim(0)?, x.dim(1)?, h / kh, w / kw);
+        return x
+            .narrow(2, 0, oh * kh)?
+            .narrow(3, 0, ow * kw)?
+            .contiguous()?
+            .reshape((n, c, oh, kh, ow, kw))?
+            .max(5)?
+            .max(3);
+    }
     x.contiguous()?.apply_op1(Window {
         k: (kh, kw),
         pool: true,
@@ -365,6 +384,14 @@ pub fn max_pool(x: &Tensor, (kh, kw): (usize, usize)) -> Result<Tensor> {
 pub fn upsample(x: &Tensor, (sh, sw): (usize, usize)) -> Result<Tensor> {
     if sh == 0 || sw == 0 {
         candle_core::bail!("upsample: factors must be positive; found {sh}×{sw}");
+    }
+    if !fuses(x) {
+        let (n, c, h, w) = x.dims4()?;
+        return x
+            .reshape((n, c, h, 1, w, 1))?
+            .broadcast_as((n, c, h, sh, w, sw))?
+            .contiguous()?
+            .reshape((n, c, h * sh, w * sw));
     }
     x.contiguous()?.apply_op1(Window {
         k: (sh, sw),
@@ -543,94 +570,101 @@ mod tests {
 
     #[test]
     fn conv_matches_the_definition_and_finite_differences() {
-        // 2-D (3×3, with and without padding) and 1-D as height-1 images (1×3, width padding only).
-        for (shape, kernel, padding) in [
-            ([2, 2, 5, 4], (3, 3), (1, 1)),
-            ([2, 2, 5, 4], (3, 3), (0, 0)),
-            ([3, 2, 1, 8], (1, 3), (0, 1)),
-            ([3, 2, 1, 8], (1, 3), (0, 0)),
-        ] {
-            let mut p = Params::new(DType::F64, &Device::Cpu);
-            let mut rng = crate::rng::stream(3, "t");
-            let conv = Conv2d::new(&mut p.scope("c", &mut rng), 2, 3, kernel, padding).unwrap();
-            let x = randn_like(&shape, 1.0, 1).unwrap();
-            let y = conv.forward(&x).unwrap();
-            let want = conv_reference(&x, conv.weight.as_tensor(), conv.bias.as_tensor(), padding);
-            assert_eq!(y.dims(), want.dims());
-            assert!(max_abs_diff(&y, &want) < 1e-12, "{kernel:?} {padding:?}");
-            let relu = conv.forward_act(&x, Act::Relu).unwrap();
-            assert!(max_abs_diff(&relu, &want.relu().unwrap()) < 1e-12);
-            let r = randn_like(y.dims(), 1.0, 2).unwrap();
-            for act in [Act::Identity, Act::Relu] {
-                let f = |x: &Tensor| conv.forward_act(x, act)?.mul(&r)?.sum_all();
-                let e = grad_check(&x, 1e-6, f).unwrap();
-                assert!(e < 1e-8, "{kernel:?} {padding:?} {act:?} input {e:e}");
-                // The kernel and bias, with the input as plain data (its gradient is skipped).
-                for (name, v) in p.vars() {
-                    let e = grad_check_var(v, 1e-6, || f(&x)).unwrap();
-                    assert!(e < 1e-8, "{kernel:?} {padding:?} {act:?} {name} {e:e}");
+        crate::testing::on_both_paths(|| {
+            // 2-D (3×3, with and without padding) and 1-D as height-1 images (1×3, width padding only).
+            for (shape, kernel, padding) in [
+                ([2, 2, 5, 4], (3, 3), (1, 1)),
+                ([2, 2, 5, 4], (3, 3), (0, 0)),
+                ([3, 2, 1, 8], (1, 3), (0, 1)),
+                ([3, 2, 1, 8], (1, 3), (0, 0)),
+            ] {
+                let mut p = Params::new(DType::F64, &Device::Cpu);
+                let mut rng = crate::rng::stream(3, "t");
+                let conv = Conv2d::new(&mut p.scope("c", &mut rng), 2, 3, kernel, padding).unwrap();
+                let x = randn_like(&shape, 1.0, 1).unwrap();
+                let y = conv.forward(&x).unwrap();
+                let want =
+                    conv_reference(&x, conv.weight.as_tensor(), conv.bias.as_tensor(), padding);
+                assert_eq!(y.dims(), want.dims());
+                assert!(max_abs_diff(&y, &want) < 1e-12, "{kernel:?} {padding:?}");
+                let relu = conv.forward_act(&x, Act::Relu).unwrap();
+                assert!(max_abs_diff(&relu, &want.relu().unwrap()) < 1e-12);
+                let r = randn_like(y.dims(), 1.0, 2).unwrap();
+                for act in [Act::Identity, Act::Relu] {
+                    let f = |x: &Tensor| conv.forward_act(x, act)?.mul(&r)?.sum_all();
+                    let e = grad_check(&x, 1e-6, f).unwrap();
+                    assert!(e < 1e-8, "{kernel:?} {padding:?} {act:?} input {e:e}");
+                    // The kernel and bias, with the input as plain data (its gradient is skipped).
+                    for (name, v) in p.vars() {
+                        let e = grad_check_var(v, 1e-6, || f(&x)).unwrap();
+                        assert!(e < 1e-8, "{kernel:?} {padding:?} {act:?} {name} {e:e}");
+                    }
                 }
+                let grads = conv
+                    .forward(&x)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .backward()
+                    .unwrap();
+                // The fused path skips the gradient of plain data.
+                assert!(grads.get(&x).is_none() || !fuses(&x));
+                assert!(grads.get(&conv.weight).is_some());
             }
-            let grads = conv
-                .forward(&x)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            assert!(grads.get(&x).is_none() && grads.get(&conv.weight).is_some());
-        }
+        });
     }
 
     #[test]
     fn pooling_upsampling_and_crop_values_and_gradients() {
-        // Distinct values, so each window has one maximum and differences never cross a tie.
-        let x = Tensor::arange(0.0f64, 2.0 * 5.0 * 7.0, &Device::Cpu)
-            .unwrap()
-            .affine(0.37, 0.0)
-            .unwrap()
-            .sin()
-            .unwrap()
-            .reshape((1, 2, 5, 7))
-            .unwrap();
-        let p = max_pool(&x, (2, 2)).unwrap();
-        assert_eq!(p.dims(), &[1, 2, 2, 3]);
-        let xs = x.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-        let at = |c: usize, i: usize, j: usize| xs[(c * 5 + i) * 7 + j];
-        let pv = p.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-        for c in 0..2 {
-            for i in 0..2 {
-                for j in 0..3 {
-                    let m = [(0, 0), (0, 1), (1, 0), (1, 1)]
-                        .iter()
-                        .map(|&(a, b)| at(c, 2 * i + a, 2 * j + b))
-                        .fold(f64::NEG_INFINITY, f64::max);
-                    assert_eq!(pv[(c * 2 + i) * 3 + j], m);
+        crate::testing::on_both_paths(|| {
+            // Distinct values, so each window has one maximum and differences never cross a tie.
+            let x = Tensor::arange(0.0f64, 2.0 * 5.0 * 7.0, &Device::Cpu)
+                .unwrap()
+                .affine(0.37, 0.0)
+                .unwrap()
+                .sin()
+                .unwrap()
+                .reshape((1, 2, 5, 7))
+                .unwrap();
+            let p = max_pool(&x, (2, 2)).unwrap();
+            assert_eq!(p.dims(), &[1, 2, 2, 3]);
+            let xs = x.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let at = |c: usize, i: usize, j: usize| xs[(c * 5 + i) * 7 + j];
+            let pv = p.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            for c in 0..2 {
+                for i in 0..2 {
+                    for j in 0..3 {
+                        let m = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                            .iter()
+                            .map(|&(a, b)| at(c, 2 * i + a, 2 * j + b))
+                            .fold(f64::NEG_INFINITY, f64::max);
+                        assert_eq!(pv[(c * 2 + i) * 3 + j], m);
+                    }
                 }
             }
-        }
-        let r = randn_like(&[1, 2, 2, 3], 1.0, 4).unwrap();
-        let e = grad_check(&x, 1e-6, |x| max_pool(x, (2, 2))?.mul(&r)?.sum_all()).unwrap();
-        assert!(e < 1e-8, "pool 2×2 {e:e}");
-        let r1 = randn_like(&[1, 2, 5, 3], 1.0, 5).unwrap();
-        let e = grad_check(&x, 1e-6, |x| max_pool(x, (1, 2))?.mul(&r1)?.sum_all()).unwrap();
-        assert!(e < 1e-8, "pool 1×2 {e:e}");
+            let r = randn_like(&[1, 2, 2, 3], 1.0, 4).unwrap();
+            let e = grad_check(&x, 1e-6, |x| max_pool(x, (2, 2))?.mul(&r)?.sum_all()).unwrap();
+            assert!(e < 1e-8, "pool 2×2 {e:e}");
+            let r1 = randn_like(&[1, 2, 5, 3], 1.0, 5).unwrap();
+            let e = grad_check(&x, 1e-6, |x| max_pool(x, (1, 2))?.mul(&r1)?.sum_all()).unwrap();
+            assert!(e < 1e-8, "pool 1×2 {e:e}");
 
-        let u = upsample(&x, (2, 3)).unwrap();
-        assert_eq!(u.dims(), &[1, 2, 10, 21]);
-        let uv = u.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-        assert_eq!(uv[(10 + 7) * 21 + 20], at(1, 3, 6));
-        let r2 = randn_like(&[1, 2, 10, 21], 1.0, 6).unwrap();
-        let e = grad_check(&x, 1e-6, |x| upsample(x, (2, 3))?.mul(&r2)?.sum_all()).unwrap();
-        assert!(e < 1e-8, "upsample {e:e}");
+            let u = upsample(&x, (2, 3)).unwrap();
+            assert_eq!(u.dims(), &[1, 2, 10, 21]);
+            let uv = u.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            assert_eq!(uv[(10 + 7) * 21 + 20], at(1, 3, 6));
+            let r2 = randn_like(&[1, 2, 10, 21], 1.0, 6).unwrap();
+            let e = grad_check(&x, 1e-6, |x| upsample(x, (2, 3))?.mul(&r2)?.sum_all()).unwrap();
+            assert!(e < 1e-8, "upsample {e:e}");
 
-        let c = crop(&x, (2, 4)).unwrap();
-        let cv = c.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-        assert_eq!(cv[0], at(0, 1, 1));
-        let r3 = randn_like(&[1, 2, 2, 4], 1.0, 7).unwrap();
-        let e = grad_check(&x, 1e-6, |x| crop(x, (2, 4))?.mul(&r3)?.sum_all()).unwrap();
-        assert!(e < 1e-8, "crop {e:e}");
-        assert!(crop(&x, (6, 4)).is_err());
-        assert!(max_pool(&x, (6, 2)).is_err());
+            let c = crop(&x, (2, 4)).unwrap();
+            let cv = c.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            assert_eq!(cv[0], at(0, 1, 1));
+            let r3 = randn_like(&[1, 2, 2, 4], 1.0, 7).unwrap();
+            let e = grad_check(&x, 1e-6, |x| crop(x, (2, 4))?.mul(&r3)?.sum_all()).unwrap();
+            assert!(e < 1e-8, "crop {e:e}");
+            assert!(crop(&x, (6, 4)).is_err());
+            assert!(max_pool(&x, (6, 2)).is_err());
+        });
     }
 }

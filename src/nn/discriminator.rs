@@ -100,23 +100,25 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences() {
-        let mut p = Params::new(DType::F64, &Device::Cpu);
-        let mut rng = crate::rng::stream(2, "t");
-        let cfg = DiscriminatorConfig {
-            hidden: 5,
-            layers: 2,
-            activation: Activation::Tanh,
-            ..Default::default()
-        };
-        let d = Discriminator::new(&cfg, 4, &mut p.scope("disc", &mut rng)).unwrap();
-        let x = randn_like(&[3, 4], 1.0, 1).unwrap();
-        let err = grad_check(&x, 1e-6, |x| d.forward(x)?.sqr()?.sum_all()).unwrap();
-        assert!(err < 1e-8, "input {err:e}");
-        for (name, v) in p.vars() {
-            let err = grad_check_var(v, 1e-6, || d.forward(&x)?.sqr()?.sum_all()).unwrap();
-            assert!(err < 1e-8, "{name} {err:e}");
-        }
-        assert_eq!(d.forward(&x).unwrap().dims(), &[3]);
+        crate::testing::on_both_paths(|| {
+            let mut p = Params::new(DType::F64, &Device::Cpu);
+            let mut rng = crate::rng::stream(2, "t");
+            let cfg = DiscriminatorConfig {
+                hidden: 5,
+                layers: 2,
+                activation: Activation::Tanh,
+                ..Default::default()
+            };
+            let d = Discriminator::new(&cfg, 4, &mut p.scope("disc", &mut rng)).unwrap();
+            let x = randn_like(&[3, 4], 1.0, 1).unwrap();
+            let err = grad_check(&x, 1e-6, |x| d.forward(x)?.sqr()?.sum_all()).unwrap();
+            assert!(err < 1e-8, "input {err:e}");
+            for (name, v) in p.vars() {
+                let err = grad_check_var(v, 1e-6, || d.forward(&x)?.sqr()?.sum_all()).unwrap();
+                assert!(err < 1e-8, "{name} {err:e}");
+            }
+            assert_eq!(d.forward(&x).unwrap().dims(), &[3]);
+        });
     }
 
     /// Repeated rows give the logits and gradients of computing every row (ReLU, the fused path).

@@ -2,11 +2,40 @@
 //! ReLU, and train-mode batch norm with an optional ReLU. candle composes these from many element-wise
 //! ops and strided reductions, each with its own pass and allocation; here each is one GEMM (forward)
 //! or three (backward) plus one pass over the data. Both are checked against finite differences in f64.
+//!
+//! The kernels are the CPU path. A tensor on another device (a GPU), or any tensor while [`generic`]
+//! holds on the calling thread, takes the generic path instead: the same computation composed of
+//! candle's own ops (cuBLAS matmuls and reductions on a GPU), whose gradients come from candle's
+//! autograd. The tests run every gradient check through both paths on the CPU.
 
 use candle_core::backend::BackendStorage;
 use candle_core::{
     CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
 };
+
+thread_local! {
+    static GENERIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Keeps the generic path on for this thread until dropped (then the previous choice holds again).
+pub struct GenericGuard(bool);
+
+impl Drop for GenericGuard {
+    fn drop(&mut self) {
+        GENERIC.with(|g| g.set(self.0));
+    }
+}
+
+/// Runs candle's own ops instead of the fused CPU kernels on this thread while the guard lives: the
+/// path every tensor on a GPU takes, here on the CPU (to check it, or to compare the two).
+pub fn generic() -> GenericGuard {
+    GenericGuard(GENERIC.with(|g| g.replace(true)))
+}
+
+/// Whether the fused kernels serve `t`: it is on the CPU and [`generic`] does not hold.
+pub fn fuses(t: &Tensor) -> bool {
+    t.device().is_cpu() && !GENERIC.with(|g| g.get())
+}
 
 /// Element types of the fused kernels.
 pub trait Float: WithDType + num_traits::Float + Send + Sync {}
@@ -125,6 +154,14 @@ impl Act {
         match self {
             Act::Identity => v,
             Act::Relu => num_traits::Float::max(v, T::zero()),
+        }
+    }
+
+    /// The activation as a candle op (the generic path).
+    pub fn tensor(self, y: Tensor) -> Result<Tensor> {
+        match self {
+            Act::Identity => Ok(y),
+            Act::Relu => y.relu(),
         }
     }
 }
@@ -493,6 +530,15 @@ pub fn linear_repeat(
     act: Act,
     repeat: usize,
 ) -> Result<Tensor> {
+    if !fuses(x) {
+        // Repeated rows are computed again: the same values, and autograd sums their gradients.
+        let y = x.matmul(&w.t()?)?;
+        let y = match b {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        };
+        return act.tensor(y);
+    }
     let x = x.contiguous()?;
     let w = w.contiguous()?;
     let op = LinearOp { act, repeat };
@@ -724,58 +770,62 @@ mod tests {
 
     #[test]
     fn linear_relu_gradients_match_finite_differences() {
-        let x = randn_like(&[5, 4], 1.0, 1).unwrap();
-        let w = randn_like(&[3, 4], 1.0, 2).unwrap();
-        let b = randn_like(&[3], 1.0, 3).unwrap();
-        let r = randn_like(&[5, 3], 1.0, 4).unwrap();
-        // Shift so no pre-activation sits near 0.
-        let pre = linear(&x, &w, Some(&b), Act::Identity).unwrap();
-        let b = (b - pre.mean(0).unwrap()).unwrap();
-        let pre = linear(&x, &w, Some(&b), Act::Identity).unwrap();
-        let min = pre
-            .abs()
-            .unwrap()
-            .min_all()
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap();
-        assert!(min > 1e-3, "{min}");
-        for act in [Act::Identity, Act::Relu] {
-            let f = |x: &Tensor, w: &Tensor, b: &Tensor| -> Result<Tensor> {
-                linear(x, w, Some(b), act)?.mul(&r)?.sum_all()
-            };
-            let e = grad_check(&x, 1e-6, |x| f(x, &w, &b)).unwrap();
-            assert!(e < 1e-8, "{act:?} input {e:e}");
-            let e = grad_check(&w, 1e-6, |w| f(&x, w, &b)).unwrap();
-            assert!(e < 1e-8, "{act:?} weight {e:e}");
-            let e = grad_check(&b, 1e-6, |b| f(&x, &w, b)).unwrap();
-            assert!(e < 1e-8, "{act:?} bias {e:e}");
-            let e = grad_check(&w, 1e-6, |w| linear(&x, w, None, act)?.mul(&r)?.sum_all()).unwrap();
-            assert!(e < 1e-8, "{act:?} no-bias weight {e:e}");
-        }
-        // Data without a graph gets no gradient (its GEMM is skipped); the weight's still flows.
-        let wv = candle_core::Var::from_tensor(&w).unwrap();
-        let grads = linear(&x, &wv, Some(&b), Act::Relu)
-            .unwrap()
-            .mul(&r)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        assert!(grads.get(&x).is_none());
-        assert!(grads.get(&wv).is_some());
-        // Matches the composed definition.
-        let want = x
-            .matmul(&w.t().unwrap())
-            .unwrap()
-            .broadcast_add(&b)
-            .unwrap()
-            .relu()
-            .unwrap();
-        let got = linear(&x, &w, Some(&b), Act::Relu).unwrap();
-        let d = crate::testing::max_abs_diff(&want, &got);
-        assert!(d < 1e-14, "{d}");
+        crate::testing::on_both_paths(|| {
+            let x = randn_like(&[5, 4], 1.0, 1).unwrap();
+            let w = randn_like(&[3, 4], 1.0, 2).unwrap();
+            let b = randn_like(&[3], 1.0, 3).unwrap();
+            let r = randn_like(&[5, 3], 1.0, 4).unwrap();
+            // Shift so no pre-activation sits near 0.
+            let pre = linear(&x, &w, Some(&b), Act::Identity).unwrap();
+            let b = (b - pre.mean(0).unwrap()).unwrap();
+            let pre = linear(&x, &w, Some(&b), Act::Identity).unwrap();
+            let min = pre
+                .abs()
+                .unwrap()
+                .min_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap();
+            assert!(min > 1e-3, "{min}");
+            for act in [Act::Identity, Act::Relu] {
+                let f = |x: &Tensor, w: &Tensor, b: &Tensor| -> Result<Tensor> {
+                    linear(x, w, Some(b), act)?.mul(&r)?.sum_all()
+                };
+                let e = grad_check(&x, 1e-6, |x| f(x, &w, &b)).unwrap();
+                assert!(e < 1e-8, "{act:?} input {e:e}");
+                let e = grad_check(&w, 1e-6, |w| f(&x, w, &b)).unwrap();
+                assert!(e < 1e-8, "{act:?} weight {e:e}");
+                let e = grad_check(&b, 1e-6, |b| f(&x, &w, b)).unwrap();
+                assert!(e < 1e-8, "{act:?} bias {e:e}");
+                let e =
+                    grad_check(&w, 1e-6, |w| linear(&x, w, None, act)?.mul(&r)?.sum_all()).unwrap();
+                assert!(e < 1e-8, "{act:?} no-bias weight {e:e}");
+            }
+            // Data without a graph gets no gradient on the fused path (its GEMM is skipped); the
+            // weight's still flows.
+            let wv = candle_core::Var::from_tensor(&w).unwrap();
+            let grads = linear(&x, &wv, Some(&b), Act::Relu)
+                .unwrap()
+                .mul(&r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            assert!(grads.get(&x).is_none() || !fuses(&x));
+            assert!(grads.get(&wv).is_some());
+            // Matches the composed definition.
+            let want = x
+                .matmul(&w.t().unwrap())
+                .unwrap()
+                .broadcast_add(&b)
+                .unwrap()
+                .relu()
+                .unwrap();
+            let got = linear(&x, &w, Some(&b), Act::Relu).unwrap();
+            let d = crate::testing::max_abs_diff(&want, &got);
+            assert!(d < 1e-14, "{d}");
+        });
     }
 
     /// Repeated rows give the outputs and gradients of computing them; the weight and bias gradients

@@ -74,28 +74,30 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences() {
-        let mut p = Params::new(DType::F64, &Device::Cpu);
-        let mut rng = crate::rng::stream(0, "t");
-        let lin = Linear::new(&mut p.scope("l", &mut rng), 3, 4, true).unwrap();
-        let x = randn_like(&[2, 5, 3], 1.0, 1).unwrap();
-        let w = randn_like(&[2, 5, 4], 1.0, 2).unwrap();
-        let err = grad_check(&x, 1e-6, |x| lin.forward(x)?.mul(&w)?.sum_all()).unwrap();
-        assert!(err < 1e-8, "input {err:e}");
-        let (b, xx) = (lin.bias.clone().unwrap(), x.clone());
-        let err = grad_check(lin.weight.as_tensor(), 1e-6, |wt| {
-            linear(&xx, wt, Some(b.as_tensor()))?.mul(&w)?.sum_all()
-        })
-        .unwrap();
-        assert!(err < 1e-8, "weight {err:e}");
-        let wt = lin.weight.as_tensor().clone();
-        let err = grad_check(b.as_tensor(), 1e-6, |bb| {
-            linear(&x, &wt, Some(bb))?.mul(&w)?.sum_all()
-        })
-        .unwrap();
-        assert!(err < 1e-8, "bias {err:e}");
-        assert_eq!(
-            p.vars().keys().collect::<Vec<_>>(),
-            vec!["l.bias", "l.weight"]
-        );
+        crate::testing::on_both_paths(|| {
+            let mut p = Params::new(DType::F64, &Device::Cpu);
+            let mut rng = crate::rng::stream(0, "t");
+            let lin = Linear::new(&mut p.scope("l", &mut rng), 3, 4, true).unwrap();
+            let x = randn_like(&[2, 5, 3], 1.0, 1).unwrap();
+            let w = randn_like(&[2, 5, 4], 1.0, 2).unwrap();
+            let err = grad_check(&x, 1e-6, |x| lin.forward(x)?.mul(&w)?.sum_all()).unwrap();
+            assert!(err < 1e-8, "input {err:e}");
+            let (b, xx) = (lin.bias.clone().unwrap(), x.clone());
+            let err = grad_check(lin.weight.as_tensor(), 1e-6, |wt| {
+                linear(&xx, wt, Some(b.as_tensor()))?.mul(&w)?.sum_all()
+            })
+            .unwrap();
+            assert!(err < 1e-8, "weight {err:e}");
+            let wt = lin.weight.as_tensor().clone();
+            let err = grad_check(b.as_tensor(), 1e-6, |bb| {
+                linear(&x, &wt, Some(bb))?.mul(&w)?.sum_all()
+            })
+            .unwrap();
+            assert!(err < 1e-8, "bias {err:e}");
+            assert_eq!(
+                p.vars().keys().collect::<Vec<_>>(),
+                vec!["l.bias", "l.weight"]
+            );
+        });
     }
 }

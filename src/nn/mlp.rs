@@ -81,45 +81,49 @@ mod tests {
 
     #[test]
     fn activations_have_exact_gradients() {
-        // Points away from the kink at 0, where central differences are exact.
-        let x = randn_like(&[3, 4], 2.0, 5).unwrap();
-        let x = (x.sign().unwrap().affine(0.2, 0.0).unwrap() + &x).unwrap();
-        let w = randn_like(&[3, 4], 1.0, 6).unwrap();
-        for a in [Activation::Relu, Activation::LeakyRelu, Activation::Tanh] {
-            let err = grad_check(&x, 1e-6, |x| a.apply(x)?.mul(&w)?.sum_all()).unwrap();
-            assert!(err < 1e-8, "{a:?} {err:e}");
-        }
-        let v = Activation::LeakyRelu
-            .apply(&Tensor::new(&[-2.0f64, 3.0], &Device::Cpu).unwrap())
-            .unwrap()
-            .to_vec1::<f64>()
-            .unwrap();
-        assert!((v[0] + 0.02).abs() < 1e-15 && (v[1] - 3.0).abs() < 1e-15);
+        crate::testing::on_both_paths(|| {
+            // Points away from the kink at 0, where central differences are exact.
+            let x = randn_like(&[3, 4], 2.0, 5).unwrap();
+            let x = (x.sign().unwrap().affine(0.2, 0.0).unwrap() + &x).unwrap();
+            let w = randn_like(&[3, 4], 1.0, 6).unwrap();
+            for a in [Activation::Relu, Activation::LeakyRelu, Activation::Tanh] {
+                let err = grad_check(&x, 1e-6, |x| a.apply(x)?.mul(&w)?.sum_all()).unwrap();
+                assert!(err < 1e-8, "{a:?} {err:e}");
+            }
+            let v = Activation::LeakyRelu
+                .apply(&Tensor::new(&[-2.0f64, 3.0], &Device::Cpu).unwrap())
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap();
+            assert!((v[0] + 0.02).abs() < 1e-15 && (v[1] - 3.0).abs() < 1e-15);
+        });
     }
 
     #[test]
     fn stack_gradient_matches_finite_differences_in_train_mode() {
-        let mut p = Params::new(DType::F64, &Device::Cpu);
-        let mut rng = crate::rng::stream(0, "t");
-        let spec = MlpSpec {
-            input: 3,
-            hidden: 5,
-            layers: 2,
-            batch_norm: true,
-            activation: Activation::Tanh,
-        };
-        let layers = hidden_layers(&mut p.scope("mlp", &mut rng), spec).unwrap();
-        let x = randn_like(&[6, 3], 1.0, 1).unwrap();
-        let w = randn_like(&[6, 5], 1.0, 2).unwrap();
-        let err = grad_check(&x, 1e-5, |x| {
-            forward_all(&layers, x, true)?.mul(&w)?.sum_all()
-        })
-        .unwrap();
-        assert!(err < 1e-6, "input {err:e}");
-        let names: Vec<_> = p.vars().keys().cloned().collect();
-        assert!(
-            names.contains(&"mlp.1.norm.weight".to_string()),
-            "{names:?}"
-        );
+        crate::testing::on_both_paths(|| {
+            let mut p = Params::new(DType::F64, &Device::Cpu);
+            let mut rng = crate::rng::stream(0, "t");
+            let spec = MlpSpec {
+                input: 3,
+                hidden: 5,
+                layers: 2,
+                batch_norm: true,
+                activation: Activation::Tanh,
+            };
+            let layers = hidden_layers(&mut p.scope("mlp", &mut rng), spec).unwrap();
+            let x = randn_like(&[6, 3], 1.0, 1).unwrap();
+            let w = randn_like(&[6, 5], 1.0, 2).unwrap();
+            let err = grad_check(&x, 1e-5, |x| {
+                forward_all(&layers, x, true)?.mul(&w)?.sum_all()
+            })
+            .unwrap();
+            assert!(err < 1e-6, "input {err:e}");
+            let names: Vec<_> = p.vars().keys().cloned().collect();
+            assert!(
+                names.contains(&"mlp.1.norm.weight".to_string()),
+                "{names:?}"
+            );
+        });
     }
 }

@@ -106,7 +106,8 @@ struct StackOp {
 }
 
 /// `layers` applied to `x` `[rows, in]` in train mode as one node when a sink is active and every
-/// layer's activation fuses (ReLU or none); `None` when the stack must run layer by layer.
+/// layer's activation fuses (ReLU or none) on the fused CPU path; `None` when the stack must run layer
+/// by layer.
 pub(crate) fn forward(layers: &[Layer], x: &Tensor, repeat: usize) -> Result<Option<Tensor>> {
     let Some(sink) = GradSink::active() else {
         return Ok(None);
@@ -116,6 +117,7 @@ pub(crate) fn forward(layers: &[Layer], x: &Tensor, repeat: usize) -> Result<Opt
     });
     if layers.is_empty()
         || !fusable
+        || !fused::fuses(x)
         || x.rank() != 2
         || !matches!(x.dtype(), DType::F32 | DType::F64)
     {

@@ -3,7 +3,7 @@
 use super::Setup;
 use super::{LaLiGan, Trainer};
 use crate::rng;
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use serde::Serialize;
 
 /// Timings of `steps` steps at one batch size, in milliseconds.
@@ -31,7 +31,7 @@ pub fn train_step(
     batch: usize,
     steps: usize,
 ) -> crate::Result<StepBench> {
-    let dev = Device::Cpu;
+    let dev = setup.device.resolve()?;
     let model = LaLiGan::new(setup, obs, DType::F32, &dev)?;
     let mut trainer = Trainer::new(model, setup.train)?;
     let mut r = rng::stream(setup.seed, "bench");

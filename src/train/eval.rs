@@ -7,7 +7,7 @@ use crate::data::{Split, WindowIndex};
 use crate::lie::LieConfig;
 use crate::metrics;
 use crate::rng;
-use candle_core::{DType, Device, Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 
 /// Rows per forward pass during evaluation: small enough that the allocator reuses the memory of the
 /// activations rather than mapping fresh pages for each chunk (512 rows evaluate the pendulum in 0.53 s
@@ -75,7 +75,8 @@ fn map_chunks<T: candle_core::WithDType>(
     for chunk in data.chunks(CHUNK * len) {
         let mut dims = vec![chunk.len() / len];
         dims.extend(shape);
-        let x = Tensor::from_slice(chunk, dims, &Device::Cpu)?.to_dtype(model.ae_params.dtype())?;
+        let x =
+            Tensor::from_slice(chunk, dims, model.device())?.to_dtype(model.ae_params.dtype())?;
         out.extend(
             f(&x)?
                 .to_dtype(DType::F64)?
@@ -112,7 +113,8 @@ fn encode_frames(
         }
         let mut dims = vec![chunk.len()];
         dims.extend(&model.obs);
-        let x = Tensor::from_slice(&buf, dims, &Device::Cpu)?.to_dtype(model.ae_params.dtype())?;
+        let x =
+            Tensor::from_slice(&buf, dims, model.device())?.to_dtype(model.ae_params.dtype())?;
         let zc = model.ae.encode(&x, false)?;
         let diff = (model.ae.decode(&zc, false)?.flatten_from(1)? - x.flatten_from(1)?)?;
         err.extend(f64s(diff.sqr()?.sum(1)?)?);
@@ -131,7 +133,7 @@ pub fn evenly(n: usize, max: usize) -> Vec<usize> {
 
 /// Evaluates `model` on the validation split `val`.
 pub fn evaluate(model: &LaLiGan, setup: &Setup, val: &Split) -> Result<Scores> {
-    let dev = Device::Cpu;
+    let dev = model.device().clone();
     let dtype = model.ae_params.dtype();
     let obs_len = val.obs_len();
     let (n_traj, steps) = (val.trajectories(), val.steps());
@@ -259,6 +261,7 @@ pub fn transform(model: &LaLiGan, lie: &LieConfig, z: &Tensor, w: &[Tensor]) -> 
 mod tests {
     use super::*;
     use crate::experiment::Experiment;
+    use candle_core::Device;
 
     /// Scoring each validation frame once gives the reconstruction error of the evaluated windows and
     /// the latent paths that encoding the windows and the picked frames gives.

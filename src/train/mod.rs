@@ -14,6 +14,7 @@ pub use model::LaLiGan;
 pub use step::{Terms, Trainer};
 
 use crate::data::DataConfig;
+use crate::device::DeviceKind;
 use crate::lie::LieConfig;
 use crate::nn::{AutoencoderConfig, DiscriminatorConfig};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,8 @@ use serde::{Deserialize, Serialize};
 pub struct Setup<'a> {
     /// Seed of every random draw.
     pub seed: u64,
+    /// Where the model is built and trained.
+    pub device: DeviceKind,
     pub data: &'a DataConfig,
     pub autoencoder: &'a AutoencoderConfig,
     pub lie: &'a LieConfig,

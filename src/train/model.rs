@@ -91,6 +91,11 @@ impl LaLiGan {
         })
     }
 
+    /// The device the model's tensors live on.
+    pub fn device(&self) -> &Device {
+        self.ae_params.device()
+    }
+
     /// Every variable and buffer of the model, by name (`ae.*`, `lie.*`, `disc.*`).
     pub fn state(&self) -> Vec<(String, Tensor)> {
         [&self.ae_params, &self.lie_params, &self.disc_params]
@@ -132,7 +137,7 @@ impl LaLiGan {
     /// is checked against the model first, naming the first that differs; the discriminator's tensors
     /// may be absent as a whole (a model exported for inference), and are then left as initialized.
     pub fn from_checkpoint(ck: &Checkpoint, setup: &Setup, obs: &[usize]) -> crate::Result<Self> {
-        let model = Self::new(setup, obs, DType::F32, &Device::Cpu)?;
+        let model = Self::new(setup, obs, DType::F32, &setup.device.resolve()?)?;
         let expected: BTreeMap<String, Vec<usize>> = model
             .state()
             .into_iter()

@@ -208,7 +208,7 @@ pub struct Summary {
     pub final_losses: std::collections::BTreeMap<String, f64>,
     pub seed: u64,
     pub recipe: String,
-    /// Cores and processor of the machine that trained it.
+    /// Cores and processor of the machine that trained it (and the device, when not the CPU).
     #[serde(default)]
     pub machine: String,
     /// Double bump only: per generator, how well its orbit acts as a cyclic shift of one bump.
@@ -242,7 +242,10 @@ impl Summary {
                 .collect(),
             seed: setup.seed,
             recipe: setup.data.describe(),
-            machine: crate::host::machine(),
+            machine: match setup.device {
+                crate::device::DeviceKind::Cpu => crate::host::machine(),
+                d => format!("{} with {d}", crate::host::machine()),
+            },
             bump_shift: None,
         }
     }

@@ -181,7 +181,7 @@ fn epochs(
     let obs = val.shape[2..].to_vec();
     let model = match init {
         Some(i) => LaLiGan::from_checkpoint(&i.checkpoint, setup, &obs)?,
-        None => LaLiGan::new(setup, &obs, DType::F32, &Device::Cpu)?,
+        None => LaLiGan::new(setup, &obs, DType::F32, &setup.device.resolve()?)?,
     };
     let mut trainer = Trainer::new(model, setup.train)?;
     let path = dir.path();
@@ -205,12 +205,13 @@ fn epochs(
         log.line(&line)?;
     }
     log.line(&format!(
-        "{} windows of {} × {:?} from {n_traj} training trajectories; batch {}, {} epochs{}",
+        "{} windows of {} × {:?} from {n_traj} training trajectories; batch {}, {} epochs on {}{}",
         index.len(),
         setup.data.window,
         obs,
         setup.train.batch_size,
         setup.train.epochs,
+        setup.device,
         if resume {
             format!(", resuming at epoch {} batch {}", pos.epoch + 1, pos.batch)
         } else {
@@ -220,7 +221,7 @@ fn epochs(
 
     let batch = setup.train.batch_size.max(1);
     let n_batches = index.len().div_ceil(batch);
-    let dev = Device::Cpu;
+    let dev = trainer.model.device().clone();
     let mut buf = Vec::new();
     while pos.epoch < setup.train.epochs {
         let started = std::time::Instant::now();
@@ -250,7 +251,7 @@ fn epochs(
                 });
             }
             let ids = &order[pos.batch * batch..((pos.batch + 1) * batch).min(order.len())];
-            let x = windows(&index, &train, setup, &obs, ids, &mut buf)?;
+            let x = windows(&index, &train, setup, &obs, ids, &mut buf, &dev)?;
             let w = trainer.model.rep.sample(
                 ids.len(),
                 setup.lie.sampling,
@@ -364,7 +365,7 @@ fn left_behind(dir: &OutDir, out: &Path, saved: Option<(usize, usize)>) -> Strin
     }
 }
 
-/// The training windows `ids` as one `[ids, window, obs..]` tensor (gathered through `buf`).
+/// The training windows `ids` as one `[ids, window, obs..]` tensor on `dev` (gathered through `buf`).
 fn windows(
     index: &WindowIndex,
     train: &Split,
@@ -372,11 +373,12 @@ fn windows(
     obs: &[usize],
     ids: &[usize],
     buf: &mut Vec<f32>,
+    dev: &Device,
 ) -> Result<Tensor> {
     index.gather(train.x, obs.iter().product(), ids, buf);
     let mut shape = vec![ids.len(), setup.data.window];
     shape.extend(obs);
-    Ok(Tensor::from_slice(buf, shape, &Device::Cpu)?)
+    Ok(Tensor::from_slice(buf, shape, dev)?)
 }
 
 /// `train.bn_refresh` batches of shuffled training windows through the autoencoder in train mode,
@@ -397,8 +399,8 @@ fn refresh_batch_norm(
     let mut buf = Vec::new();
     let batch = setup.train.batch_size.max(1);
     for ids in order.chunks(batch).cycle().take(setup.train.bn_refresh) {
-        let x =
-            windows(index, train, setup, obs, ids, &mut buf)?.to_dtype(model.ae_params.dtype())?;
+        let x = windows(index, train, setup, obs, ids, &mut buf, model.device())?
+            .to_dtype(model.ae_params.dtype())?;
         let z = model.encode_windows(&x, true)?;
         let k = z.dim(2)?;
         model.ae.decode_pre(&z.reshape(((), k))?, true)?;
@@ -613,10 +615,18 @@ mod tests {
         let index = WindowIndex::new(3, 1000, 2, 1, 1, 0).unwrap();
         let model = LaLiGan::new(&exp.setup(), &[3], DType::F64, &Device::Cpu).unwrap();
         let all: Vec<usize> = (0..index.len()).collect();
-        let xs = windows(&index, &train, &exp.setup(), &[3], &all, &mut Vec::new())
-            .unwrap()
-            .to_dtype(DType::F64)
-            .unwrap();
+        let xs = windows(
+            &index,
+            &train,
+            &exp.setup(),
+            &[3],
+            &all,
+            &mut Vec::new(),
+            &Device::Cpu,
+        )
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap();
         let weights = |m: &LaLiGan| -> Vec<Tensor> {
             m.ae_params
                 .vars()

@@ -340,51 +340,54 @@ mod loss_tests {
     /// detached there); the discriminator sees its own term and the generator's GAN term.
     #[test]
     fn whole_loss_gradient_matches_finite_differences() {
-        // Two learnable channels so the channel term is active; both regularizers; both centerings;
-        // both reconstruction losses (BCE on a sigmoid output).
-        let blocks = "blocks = [{ copies = 2, channels = 2, dim = 2 }]";
-        for (reg, center, recon) in [
-            ("cosine", false, "mse"),
-            ("lnorm", true, "mse"),
-            ("cosine", false, "bce"),
-        ] {
-            let lie = format!("[lie]\n{blocks}\nkeep_center = {center}");
-            let sets = if recon == "bce" {
-                vec!["autoencoder.output=\"sigmoid\"".to_string()]
-            } else {
-                vec![]
-            };
-            let extra = format!("regularizer = \"{reg}\"\nrecon_loss = \"{recon}\"\n{lie}");
-            let (exp, model) = tiny_with(&extra, &sets);
-            let x = randn_like(&[4, 2, 3], 1.0, 1).unwrap();
-            let w = vec![randn_like(&[4, 2], 1.0, 2).unwrap()];
-            let generator_side = || -> candle_core::Result<Tensor> {
-                let (total, t) = loss(&model, &exp.train, &exp.lie, &x, &w)?;
-                total - t.disc
-            };
-            let disc_side = || -> candle_core::Result<Tensor> {
-                let (_, t) = loss(&model, &exp.train, &exp.lie, &x, &w)?;
-                (t.gan * exp.train.w_gan)? + t.disc
-            };
-            // Layer by layer, and as the training step runs it (the hidden stacks as one node each).
-            for sunk in [false, true] {
-                let check = |v: &candle_core::Var, f: &dyn Fn() -> candle_core::Result<Tensor>| {
-                    match sunk {
-                        false => grad_check_var(v, 1e-5, f),
-                        true => grad_check_var_sunk(v, 1e-5, f),
-                    }
-                    .unwrap()
+        crate::testing::on_both_paths(|| {
+            // Two learnable channels so the channel term is active; both regularizers; both centerings;
+            // both reconstruction losses (BCE on a sigmoid output).
+            let blocks = "blocks = [{ copies = 2, channels = 2, dim = 2 }]";
+            for (reg, center, recon) in [
+                ("cosine", false, "mse"),
+                ("lnorm", true, "mse"),
+                ("cosine", false, "bce"),
+            ] {
+                let lie = format!("[lie]\n{blocks}\nkeep_center = {center}");
+                let sets = if recon == "bce" {
+                    vec!["autoencoder.output=\"sigmoid\"".to_string()]
+                } else {
+                    vec![]
                 };
-                for (name, v) in model.ae_params.vars().iter().chain(model.lie_params.vars()) {
-                    let e = check(v, &generator_side);
-                    assert!(e < 1e-5, "{lie:?} {name} (sunk {sunk}): {e:e}");
-                }
-                for (name, v) in model.disc_params.vars() {
-                    let e = check(v, &disc_side);
-                    assert!(e < 1e-5, "{lie:?} {name} (sunk {sunk}): {e:e}");
+                let extra = format!("regularizer = \"{reg}\"\nrecon_loss = \"{recon}\"\n{lie}");
+                let (exp, model) = tiny_with(&extra, &sets);
+                let x = randn_like(&[4, 2, 3], 1.0, 1).unwrap();
+                let w = vec![randn_like(&[4, 2], 1.0, 2).unwrap()];
+                let generator_side = || -> candle_core::Result<Tensor> {
+                    let (total, t) = loss(&model, &exp.train, &exp.lie, &x, &w)?;
+                    total - t.disc
+                };
+                let disc_side = || -> candle_core::Result<Tensor> {
+                    let (_, t) = loss(&model, &exp.train, &exp.lie, &x, &w)?;
+                    (t.gan * exp.train.w_gan)? + t.disc
+                };
+                // Layer by layer, and as the training step runs it (the hidden stacks as one node each).
+                for sunk in [false, true] {
+                    let check =
+                        |v: &candle_core::Var, f: &dyn Fn() -> candle_core::Result<Tensor>| {
+                            match sunk {
+                                false => grad_check_var(v, 1e-5, f),
+                                true => grad_check_var_sunk(v, 1e-5, f),
+                            }
+                            .unwrap()
+                        };
+                    for (name, v) in model.ae_params.vars().iter().chain(model.lie_params.vars()) {
+                        let e = check(v, &generator_side);
+                        assert!(e < 1e-5, "{lie:?} {name} (sunk {sunk}): {e:e}");
+                    }
+                    for (name, v) in model.disc_params.vars() {
+                        let e = check(v, &disc_side);
+                        assert!(e < 1e-5, "{lie:?} {name} (sunk {sunk}): {e:e}");
+                    }
                 }
             }
-        }
+        });
     }
 
     #[test]
@@ -399,40 +402,42 @@ mod loss_tests {
 
     #[test]
     fn regularizers_and_channel_term_match_finite_differences() {
-        let (exp, model) = tiny(
-            "regularizer = \"lnorm\"\n[lie]\nblocks = [{ copies = 2, channels = 3, dim = 2 }]",
-        );
-        let z = randn_like(&[4, 2, 2], 1.0, 3).unwrap();
-        let lnorm = || regularizer(&model, exp.train.regularizer, &z, &z);
-        let chreg = || channel_term(&model);
-        for (name, v) in model.lie_params.vars() {
-            let e = grad_check_var(v, 1e-6, lnorm).unwrap();
-            assert!(e < 1e-7, "lnorm {name}: {e:e}");
-            let e = grad_check_var(v, 1e-6, chreg).unwrap();
-            assert!(e < 1e-7, "chreg {name}: {e:e}");
-        }
-        // C of three channels: Σ_{i<j} |cos| computed by hand.
-        let l: Vec<f64> = model.rep.generators().unwrap()[0]
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let ch: Vec<&[f64]> = l.chunks(4).collect();
-        let cos = |a: &[f64], b: &[f64]| {
-            let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-            let n = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-            dot / (n(a) * n(b))
-        };
-        let want = cos(ch[0], ch[1]).abs() + cos(ch[0], ch[2]).abs() + cos(ch[1], ch[2]).abs();
-        let got = chreg().unwrap().to_scalar::<f64>().unwrap();
-        assert!((got - want).abs() < 1e-10, "{got} vs {want}");
-        // Lnorm: −Σ min(‖L_c‖, channels·dim) = −Σ ‖L_c‖ here (norms of standard normal 2×2 are < 6).
-        let want: f64 = -ch
-            .iter()
-            .map(|c| c.iter().map(|x| x * x).sum::<f64>().sqrt())
-            .sum::<f64>();
-        let got = lnorm().unwrap().to_scalar::<f64>().unwrap();
-        assert!((got - want).abs() < 1e-10, "{got} vs {want}");
+        crate::testing::on_both_paths(|| {
+            let (exp, model) = tiny(
+                "regularizer = \"lnorm\"\n[lie]\nblocks = [{ copies = 2, channels = 3, dim = 2 }]",
+            );
+            let z = randn_like(&[4, 2, 2], 1.0, 3).unwrap();
+            let lnorm = || regularizer(&model, exp.train.regularizer, &z, &z);
+            let chreg = || channel_term(&model);
+            for (name, v) in model.lie_params.vars() {
+                let e = grad_check_var(v, 1e-6, lnorm).unwrap();
+                assert!(e < 1e-7, "lnorm {name}: {e:e}");
+                let e = grad_check_var(v, 1e-6, chreg).unwrap();
+                assert!(e < 1e-7, "chreg {name}: {e:e}");
+            }
+            // C of three channels: Σ_{i<j} |cos| computed by hand.
+            let l: Vec<f64> = model.rep.generators().unwrap()[0]
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let ch: Vec<&[f64]> = l.chunks(4).collect();
+            let cos = |a: &[f64], b: &[f64]| {
+                let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+                let n = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+                dot / (n(a) * n(b))
+            };
+            let want = cos(ch[0], ch[1]).abs() + cos(ch[0], ch[2]).abs() + cos(ch[1], ch[2]).abs();
+            let got = chreg().unwrap().to_scalar::<f64>().unwrap();
+            assert!((got - want).abs() < 1e-10, "{got} vs {want}");
+            // Lnorm: −Σ min(‖L_c‖, channels·dim) = −Σ ‖L_c‖ here (norms of standard normal 2×2 are < 6).
+            let want: f64 = -ch
+                .iter()
+                .map(|c| c.iter().map(|x| x * x).sum::<f64>().sqrt())
+                .sum::<f64>();
+            let got = lnorm().unwrap().to_scalar::<f64>().unwrap();
+            assert!((got - want).abs() < 1e-10, "{got} vs {want}");
+        });
     }
 
     #[test]

@@ -283,52 +283,56 @@ mod tests {
     /// 1e-6 step of zero, so central differences stay on one branch of every max and ReLU.
     #[test]
     fn conv_autoencoders_gradients_match_finite_differences() {
-        for (kind, obs) in [
-            (Kind::Conv1d, vec![12]),
-            (Kind::Conv1d, vec![2, 9]),
-            (Kind::Cnn, vec![6, 7]),
-            (Kind::Cnn, vec![2, 5, 4]),
-        ] {
-            let (p, ae) = tiny(kind, &obs);
-            let mut shape = vec![4];
-            shape.extend(&obs);
-            let x = randn_like(&shape, 1.0, 21).unwrap();
-            let r = randn_like(&shape, 1.0, 22).unwrap();
-            let loss = |x: &Tensor| -> Result<Tensor> {
-                ae.decode(&ae.encode(x, true)?, true)?.mul(&r)?.sum_all()
-            };
-            let y = ae.decode(&ae.encode(&x, true).unwrap(), true).unwrap();
-            assert_eq!(y.dims(), &shape[..], "{kind:?} {obs:?}");
-            let e = grad_check(&x, 1e-6, loss).unwrap();
-            assert!(e < 1e-6, "{kind:?} {obs:?} input {e:e}");
-            for (name, v) in p.vars() {
-                let e = grad_check_var(v, 1e-6, || loss(&x)).unwrap();
-                assert!(e < 1e-6, "{kind:?} {obs:?} {name}: {e:e}");
+        crate::testing::on_both_paths(|| {
+            for (kind, obs) in [
+                (Kind::Conv1d, vec![12]),
+                (Kind::Conv1d, vec![2, 9]),
+                (Kind::Cnn, vec![6, 7]),
+                (Kind::Cnn, vec![2, 5, 4]),
+            ] {
+                let (p, ae) = tiny(kind, &obs);
+                let mut shape = vec![4];
+                shape.extend(&obs);
+                let x = randn_like(&shape, 1.0, 21).unwrap();
+                let r = randn_like(&shape, 1.0, 22).unwrap();
+                let loss = |x: &Tensor| -> Result<Tensor> {
+                    ae.decode(&ae.encode(x, true)?, true)?.mul(&r)?.sum_all()
+                };
+                let y = ae.decode(&ae.encode(&x, true).unwrap(), true).unwrap();
+                assert_eq!(y.dims(), &shape[..], "{kind:?} {obs:?}");
+                let e = grad_check(&x, 1e-6, loss).unwrap();
+                assert!(e < 1e-6, "{kind:?} {obs:?} input {e:e}");
+                for (name, v) in p.vars() {
+                    let e = grad_check_var(v, 1e-6, || loss(&x)).unwrap();
+                    assert!(e < 1e-6, "{kind:?} {obs:?} {name}: {e:e}");
+                }
+                // Sigmoid output.
+                let lo = y.min_all().unwrap().to_scalar::<f64>().unwrap();
+                let hi = y.max_all().unwrap().to_scalar::<f64>().unwrap();
+                assert!(lo > 0.0 && hi < 1.0);
             }
-            // Sigmoid output.
-            let lo = y.min_all().unwrap().to_scalar::<f64>().unwrap();
-            let hi = y.max_all().unwrap().to_scalar::<f64>().unwrap();
-            assert!(lo > 0.0 && hi < 1.0);
-        }
+        });
     }
 
     #[test]
     fn conv_encoder_jvp_matches_finite_differences() {
-        for (kind, obs) in [(Kind::Conv1d, vec![16]), (Kind::Cnn, vec![3, 8, 8])] {
-            let (p, ae) = tiny(kind, &obs);
-            randomize_norms(&p).unwrap();
-            let mut shape = vec![3];
-            shape.extend(&obs);
-            let x = randn_like(&shape, 1.0, 31).unwrap();
-            let v = randn_like(&shape, 1.0, 32).unwrap();
-            let err = encoder_jvp_error(ae.as_ref(), &x, &v).unwrap();
-            assert!(err < 1e-7, "{kind:?} jvp {err:e}");
-            // No trainable decoder Jacobian, as the kind says.
-            let z = randn_like(&[3, ae.latent_dim()], 1.0, 33).unwrap();
-            assert!(!kind.has_decoder_jvp());
-            let e = ae.decode_jvp(&z, &z).unwrap_err().to_string();
-            assert!(e.contains("no trainable decoder Jacobian"), "{e}");
-        }
+        crate::testing::on_both_paths(|| {
+            for (kind, obs) in [(Kind::Conv1d, vec![16]), (Kind::Cnn, vec![3, 8, 8])] {
+                let (p, ae) = tiny(kind, &obs);
+                randomize_norms(&p).unwrap();
+                let mut shape = vec![3];
+                shape.extend(&obs);
+                let x = randn_like(&shape, 1.0, 31).unwrap();
+                let v = randn_like(&shape, 1.0, 32).unwrap();
+                let err = encoder_jvp_error(ae.as_ref(), &x, &v).unwrap();
+                assert!(err < 1e-7, "{kind:?} jvp {err:e}");
+                // No trainable decoder Jacobian, as the kind says.
+                let z = randn_like(&[3, ae.latent_dim()], 1.0, 33).unwrap();
+                assert!(!kind.has_decoder_jvp());
+                let e = ae.decode_jvp(&z, &z).unwrap_err().to_string();
+                assert!(e.contains("no trainable decoder Jacobian"), "{e}");
+            }
+        });
     }
 
     #[test]

@@ -64,26 +64,28 @@ mod tests {
 
     #[test]
     fn mlp_encoder_and_decoder_gradients_match_finite_differences() {
-        let (p, ae) = small(Kind::Mlp);
-        let x = randn_like(&[7, 3], 1.0, 2).unwrap();
-        let r = randn_like(&[7, 3], 1.0, 3).unwrap();
-        // Through encoder (train-mode batch norm, orthogonal head, latent norm) and decoder.
-        let err = grad_check(&x, 1e-5, |x| {
-            ae.decode(&ae.encode(x, true)?, true)?.mul(&r)?.sum_all()
-        })
-        .unwrap();
-        assert!(err < 1e-6, "input {err:e}");
-        // Every parameter gets a gradient that matches.
-        for (name, v) in p.vars() {
-            let err = grad_check_var(v, 1e-5, || {
-                ae.decode(&ae.encode(&x, true)?, true)?.mul(&r)?.sum_all()
+        crate::testing::on_both_paths(|| {
+            let (p, ae) = small(Kind::Mlp);
+            let x = randn_like(&[7, 3], 1.0, 2).unwrap();
+            let r = randn_like(&[7, 3], 1.0, 3).unwrap();
+            // Through encoder (train-mode batch norm, orthogonal head, latent norm) and decoder.
+            let err = grad_check(&x, 1e-5, |x| {
+                ae.decode(&ae.encode(x, true)?, true)?.mul(&r)?.sum_all()
             })
             .unwrap();
-            assert!(err < 1e-6, "{name}: {err:e}");
-        }
-        let z = ae.encode(&x, false).unwrap();
-        assert_eq!(z.dims(), &[7, 2]);
-        assert!(p.buffers().contains_key("ae.encoder.norm.running_mean"));
+            assert!(err < 1e-6, "input {err:e}");
+            // Every parameter gets a gradient that matches.
+            for (name, v) in p.vars() {
+                let err = grad_check_var(v, 1e-5, || {
+                    ae.decode(&ae.encode(&x, true)?, true)?.mul(&r)?.sum_all()
+                })
+                .unwrap();
+                assert!(err < 1e-6, "{name}: {err:e}");
+            }
+            let z = ae.encode(&x, false).unwrap();
+            assert_eq!(z.dims(), &[7, 2]);
+            assert!(p.buffers().contains_key("ae.encoder.norm.running_mean"));
+        });
     }
 
     /// A 3 → 7 → 7 → 7 → 2 MLP autoencoder (f64) with non-trivial batch-norm statistics.
@@ -109,50 +111,54 @@ mod tests {
 
     #[test]
     fn encoder_jvp_matches_finite_differences_in_eval_mode() {
-        for act in [Activation::Relu, Activation::Tanh, Activation::LeakyRelu] {
-            let (_, ae) = mlp(act, OutputActivation::Identity, 4);
-            let x = randn_like(&[5, 3], 1.0, 8).unwrap();
-            let v = randn_like(&[5, 3], 1.0, 9).unwrap();
-            let err = encoder_jvp_error(ae.as_ref(), &x, &v).unwrap();
-            assert!(err < 1e-7, "{act:?} jvp {err:e}");
-        }
+        crate::testing::on_both_paths(|| {
+            for act in [Activation::Relu, Activation::Tanh, Activation::LeakyRelu] {
+                let (_, ae) = mlp(act, OutputActivation::Identity, 4);
+                let x = randn_like(&[5, 3], 1.0, 8).unwrap();
+                let v = randn_like(&[5, 3], 1.0, 9).unwrap();
+                let err = encoder_jvp_error(ae.as_ref(), &x, &v).unwrap();
+                assert!(err < 1e-7, "{act:?} jvp {err:e}");
+            }
+        });
     }
 
     #[test]
     fn decoder_jvp_matches_finite_differences_and_trains_every_parameter() {
-        for (act, output) in [
-            (Activation::Relu, OutputActivation::Identity),
-            (Activation::Tanh, OutputActivation::Sigmoid),
-            (Activation::LeakyRelu, OutputActivation::Sigmoid),
-        ] {
-            let (p, ae) = mlp(act, output, 5);
-            assert!(Kind::Mlp.has_decoder_jvp() && Kind::Pca.has_decoder_jvp());
-            let z = randn_like(&[5, 2], 1.0, 10).unwrap();
-            let v = randn_like(&[5, 2], 1.0, 11).unwrap();
-            let err = decoder_jvp_error(ae.as_ref(), &z, &v).unwrap();
-            assert!(err < 1e-7, "{act:?}/{output:?} jvp {err:e}");
-            if act != Activation::Tanh {
-                continue;
+        crate::testing::on_both_paths(|| {
+            for (act, output) in [
+                (Activation::Relu, OutputActivation::Identity),
+                (Activation::Tanh, OutputActivation::Sigmoid),
+                (Activation::LeakyRelu, OutputActivation::Sigmoid),
+            ] {
+                let (p, ae) = mlp(act, output, 5);
+                assert!(Kind::Mlp.has_decoder_jvp() && Kind::Pca.has_decoder_jvp());
+                let z = randn_like(&[5, 2], 1.0, 10).unwrap();
+                let v = randn_like(&[5, 2], 1.0, 11).unwrap();
+                let err = decoder_jvp_error(ae.as_ref(), &z, &v).unwrap();
+                assert!(err < 1e-7, "{act:?}/{output:?} jvp {err:e}");
+                if act != Activation::Tanh {
+                    continue;
+                }
+                // A loss on both Jacobian-vector products (the SINDy autoencoder's) differentiates
+                // exactly with respect to every parameter and the inputs.
+                let x = randn_like(&[5, 3], 1.0, 12).unwrap();
+                let (rz, rx) = (
+                    randn_like(&[5, 2], 1.0, 13).unwrap(),
+                    randn_like(&[5, 3], 1.0, 14).unwrap(),
+                );
+                let loss = |x: &Tensor| -> candle_core::Result<Tensor> {
+                    let (z, dz) = ae.encode_jvp(x, &x.sin()?)?;
+                    let (y, dy) = ae.decode_jvp(&z, &dz.sqr()?)?;
+                    (dz.mul(&rz)?.sum_all()? + (y + dy)?.mul(&rx)?.sum_all()?)?.sqr()
+                };
+                let err = grad_check(&x, 1e-5, loss).unwrap();
+                assert!(err < 1e-6, "input {err:e}");
+                for (name, var) in p.vars() {
+                    let err = grad_check_var(var, 1e-5, || loss(&x)).unwrap();
+                    assert!(err < 1e-6, "{name}: {err:e}");
+                }
             }
-            // A loss on both Jacobian-vector products (the SINDy autoencoder's) differentiates
-            // exactly with respect to every parameter and the inputs.
-            let x = randn_like(&[5, 3], 1.0, 12).unwrap();
-            let (rz, rx) = (
-                randn_like(&[5, 2], 1.0, 13).unwrap(),
-                randn_like(&[5, 3], 1.0, 14).unwrap(),
-            );
-            let loss = |x: &Tensor| -> candle_core::Result<Tensor> {
-                let (z, dz) = ae.encode_jvp(x, &x.sin()?)?;
-                let (y, dy) = ae.decode_jvp(&z, &dz.sqr()?)?;
-                (dz.mul(&rz)?.sum_all()? + (y + dy)?.mul(&rx)?.sum_all()?)?.sqr()
-            };
-            let err = grad_check(&x, 1e-5, loss).unwrap();
-            assert!(err < 1e-6, "input {err:e}");
-            for (name, var) in p.vars() {
-                let err = grad_check_var(var, 1e-5, || loss(&x)).unwrap();
-                assert!(err < 1e-6, "{name}: {err:e}");
-            }
-        }
+        });
     }
 
     #[test]
