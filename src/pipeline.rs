@@ -63,7 +63,7 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
         _ => Experiment::parse("seed = 0", "default config", req.overrides)?,
     };
     let ds = match req.data {
-        Some(p) => Dataset::open(p)?,
+        Some(p) => Dataset::open(p)?.skip_train(exp.data.skip)?,
         None => exp.data.open()?,
     };
     let model = folder

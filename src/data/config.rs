@@ -35,6 +35,10 @@ pub struct DataConfig {
     /// Steps left unused at the end of each trajectory (the reference's window loops stop `gap` steps
     /// early: `tail = gap` reproduces its window counts).
     pub tail: usize,
+    /// Steps left out at the start of each training trajectory (a transient): training, the fits of
+    /// equations and of every forecast method, and anything else that reads the training split start
+    /// after them (0 = none; validation and test are untouched).
+    pub skip: usize,
 }
 
 impl Default for DataConfig {
@@ -49,6 +53,7 @@ impl Default for DataConfig {
             window: 2,
             gap: 1,
             tail: 0,
+            skip: 0,
         }
     }
 }
@@ -86,6 +91,11 @@ impl DataConfig {
     /// The dataset: the file (checked against `sha256` when recorded), or the recipe's, generated into
     /// the cache if missing.
     pub fn open(&self) -> Result<Dataset> {
+        self.open_whole()?.skip_train(self.skip)
+    }
+
+    /// [`Self::open`] without `skip` applied.
+    fn open_whole(&self) -> Result<Dataset> {
         match self.data_file()? {
             Some(f) => {
                 if !self.sha256.is_empty() {

@@ -156,6 +156,16 @@ impl Split<'_> {
 /// A dataset file opened for reading.
 pub struct Dataset {
     file: TensorFile,
+    /// The training split without its first steps ([`Dataset::skip_train`]), when any are skipped.
+    train: Option<Trimmed>,
+}
+
+/// A split's arrays with the first steps of each trajectory left out.
+struct Trimmed {
+    shape: Vec<usize>,
+    x: Vec<f32>,
+    dx: Vec<f32>,
+    t: Vec<f32>,
 }
 
 impl Dataset {
@@ -174,7 +184,7 @@ impl Dataset {
             }
         }
         crate::checkpoint::check_version(path, FORMAT, file.metadata().get("version"), VERSION)?;
-        let ds = Self { file };
+        let ds = Self { file, train: None };
         for s in SPLITS {
             if ds.file.has(&format!("{s}.x")) {
                 ds.split(s)?
@@ -203,8 +213,56 @@ impl Dataset {
         self.file.has("train.dx")
     }
 
+    /// The dataset with the first `steps` steps of each training trajectory left out (`data.skip`): a
+    /// transient that training and every fit on the training split should not see.
+    pub fn skip_train(mut self, steps: usize) -> Result<Self> {
+        if steps == 0 {
+            return Ok(self);
+        }
+        let s = self.split("train")?;
+        let (n, len) = (s.trajectories(), s.steps());
+        if !self.has_dynamics() || steps >= len {
+            return Err(data_err!(
+                "data.skip = {steps}: {} has {}; skip must leave at least one step of each training \
+                 trajectory",
+                self.file.path().display(),
+                if self.has_dynamics() {
+                    format!("{len} steps per training trajectory")
+                } else {
+                    "no time series (a static set)".to_string()
+                }
+            ));
+        }
+        let cut = |v: &[f32], per_step: usize| -> Vec<f32> {
+            v.chunks_exact(len * per_step)
+                .flat_map(|tr| &tr[steps * per_step..])
+                .copied()
+                .collect()
+        };
+        let obs = s.obs_len();
+        let mut shape = s.shape.to_vec();
+        shape[1] = len - steps;
+        let trimmed = Trimmed {
+            x: cut(s.x, obs),
+            dx: cut(s.dx, obs),
+            t: cut(s.t, 1),
+            shape,
+        };
+        debug_assert_eq!(trimmed.t.len(), n * (len - steps));
+        self.train = Some(trimmed);
+        Ok(self)
+    }
+
     /// A split by name (`train`, `val`, `test`), with shapes checked against each other.
     pub fn split(&self, name: &str) -> Result<Split<'_>> {
+        if let (Some(tr), "train") = (&self.train, name) {
+            return Ok(Split {
+                shape: &tr.shape,
+                x: &tr.x,
+                dx: &tr.dx,
+                t: &tr.t,
+            });
+        }
         let path = self.file.path().display();
         let xname = format!("{name}.x");
         let shape = self.file.shape(&xname)?;
@@ -241,5 +299,36 @@ impl Dataset {
             .into_iter()
             .filter(|s| self.file.has(&format!("{s}.x")))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Skipping k steps gives each training trajectory from its step k on; other splits are untouched,
+    /// and a skip that leaves nothing is refused naming the key.
+    #[test]
+    fn skip_train_leaves_out_the_first_steps_of_each_training_trajectory() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = ["pendulum.n_train=3", "pendulum.steps=10"].map(String::from);
+        let recipe = crate::data::Recipe::resolve("pendulum", &set).unwrap();
+        let path = dir.path().join("p.safetensors");
+        crate::data::systems::generate(&recipe, &path, false).unwrap();
+        let whole = Dataset::open(&path).unwrap();
+        let cut = Dataset::open(&path).unwrap().skip_train(4).unwrap();
+        let (a, b) = (whole.split("train").unwrap(), cut.split("train").unwrap());
+        assert_eq!(b.shape, &[3, 6, 2]);
+        for tr in 0..3 {
+            for step in 0..6 {
+                let (i, j) = ((tr * 10 + step + 4) * 2, (tr * 6 + step) * 2);
+                assert_eq!(a.x[i..i + 2], b.x[j..j + 2]);
+                assert_eq!(a.dx[i..i + 2], b.dx[j..j + 2]);
+                assert_eq!(a.t[i / 2], b.t[j / 2]);
+            }
+        }
+        assert_eq!(whole.split("val").unwrap().x, cut.split("val").unwrap().x);
+        let err = Dataset::open(&path).unwrap().skip_train(10).err().unwrap();
+        assert!(err.to_string().contains("data.skip = 10"), "{err}");
     }
 }
