@@ -90,6 +90,22 @@ pub struct TrainConfig {
     /// lagging behind them (with momentum 0.1, 50 batches leave 0.9⁵⁰ ≈ 0.5 % of the old ones). Training
     /// itself is unchanged.
     pub bn_refresh: usize,
+    /// A learning-rate step at the end (0 = off, as the reference): over the last `lr_decay_epochs`
+    /// epochs the three learning rates are multiplied by `lr_decay_factor`, so that the weights settle
+    /// instead of stopping wherever the last constant-rate step left them.
+    pub lr_decay_epochs: usize,
+    pub lr_decay_factor: f64,
+}
+
+impl TrainConfig {
+    /// The factor on every learning rate in epoch `epoch` (counted from 0).
+    pub fn lr_scale(&self, epoch: usize) -> f64 {
+        if epoch + self.lr_decay_epochs >= self.epochs {
+            self.lr_decay_factor
+        } else {
+            1.0
+        }
+    }
 }
 
 impl crate::config::Validate for TrainConfig {
@@ -110,6 +126,22 @@ impl crate::config::Validate for TrainConfig {
             ("w_chreg", self.w_chreg),
         ] {
             c.non_negative(key, w);
+        }
+        let f = self.lr_decay_factor;
+        if !(f > 0.0 && f <= 1.0) {
+            c.fail(
+                "lr_decay_factor",
+                format!("{f}, expected a number in (0, 1]"),
+            );
+        }
+        if self.lr_decay_epochs > self.epochs {
+            c.fail(
+                "lr_decay_epochs",
+                format!(
+                    "{}, expected at most train.epochs ({})",
+                    self.lr_decay_epochs, self.epochs
+                ),
+            );
         }
     }
 }
@@ -132,6 +164,8 @@ impl Default for TrainConfig {
             eval_windows: 8192,
             eval_points: 500,
             bn_refresh: 0,
+            lr_decay_epochs: 0,
+            lr_decay_factor: 0.1,
         }
     }
 }

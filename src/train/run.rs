@@ -225,6 +225,16 @@ fn epochs(
     let mut buf = Vec::new();
     while pos.epoch < setup.train.epochs {
         let started = std::time::Instant::now();
+        let scale = setup.train.lr_scale(pos.epoch);
+        trainer.scale_lr(setup.train, scale);
+        if scale != 1.0 && (pos.epoch == 0 || setup.train.lr_scale(pos.epoch - 1) == 1.0) {
+            log.line(&format!(
+                "epoch {}: learning rates × {} for the last {} epochs (train.lr_decay_epochs)",
+                pos.epoch + 1,
+                scale,
+                setup.train.epochs - pos.epoch
+            ))?;
+        }
         let mut order: Vec<usize> = (0..index.len()).collect();
         order.shuffle(&mut rng::stream(
             setup.seed,
@@ -507,12 +517,13 @@ struct Trained {
 }
 
 impl Trained {
-    fn parse(text: &str, origin: &str) -> Result<Self> {
+    /// The sections and the `train.epochs` they were set for.
+    fn parse(text: &str, origin: &str) -> Result<(Self, usize)> {
         let mut t: Self = toml::from_str(text)
             .map_err(|e| config_err!("{origin}: {}", e.to_string().trim_end()))?;
-        t.train.epochs = 0;
+        let epochs = std::mem::take(&mut t.train.epochs);
         t.train.save_every = 0;
-        Ok(t)
+        Ok((t, epochs))
     }
 }
 
@@ -526,8 +537,8 @@ fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Ve
         ));
     }
     let state = Checkpoint::open(&out.join(STATE_FILE), STATE_FORMAT)?;
-    let saved = Trained::parse(state.meta("config")?, "the checkpoint's config")?;
-    let now = Trained::parse(config, "the config")?;
+    let (saved, saved_epochs) = Trained::parse(state.meta("config")?, "the checkpoint's config")?;
+    let (now, epochs) = Trained::parse(config, "the config")?;
     if saved != now {
         return Err(config_err!(
             "--resume: the config differs from the one {} was trained with (only train.epochs and \
@@ -582,6 +593,18 @@ fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Ve
         batches: state.meta_parse("batches")?,
         seconds: state.meta_parse("seconds")?,
     };
+    // The decayed epochs are the last ones: a new `train.epochs` moves them, which the epochs done
+    // must not have reached yet for the run to stay the one a new run would train.
+    let decay = now.train.lr_decay_epochs;
+    if decay > 0 && epochs != saved_epochs && pos.epoch + decay > epochs.min(saved_epochs) {
+        return Err(config_err!(
+            "--resume: {} has run {} epochs with train.lr_decay_epochs = {decay} set for train.epochs \
+             = {saved_epochs}; with train.epochs = {epochs} its learning-rate step would fall \
+             elsewhere, so the run could not be the one a new run trains (start a new run instead)",
+            out.display(),
+            pos.epoch
+        ));
+    }
     let rows = report::read_metrics(&out.join("metrics.csv"), pos.epoch)?;
     Ok((pos, rows))
 }

@@ -181,6 +181,13 @@ impl Trainer {
         })
     }
 
+    /// Sets the three learning rates to `scale` times those of `cfg`.
+    pub fn scale_lr(&mut self, cfg: &TrainConfig, scale: f64) {
+        self.opt_ae.lr = cfg.lr_ae * scale;
+        self.opt_lie.lr = cfg.lr_lie * scale;
+        self.opt_disc.lr = cfg.lr_disc * scale;
+    }
+
     /// One step on windows `x` with coefficients `w`: loss, one backward pass, three updates. Returns the
     /// terms and the time of each part. Nothing is updated when a term is not finite.
     pub fn step(
