@@ -64,7 +64,7 @@ pub fn open_loaded(spec: &str, device: DeviceKind) -> Result<Opened> {
     let ck = folder.checkpoint()?;
     let obs = match LaLiGan::recorded_obs(&ck)? {
         Some(obs) => obs,
-        None => exp.data.open()?.split("train")?.shape[2..].to_vec(),
+        None => exp.data.obs_shape()?,
     };
     let model = LaLiGan::from_checkpoint(&ck, &exp.setup(), &obs)?;
     Ok(Opened {

@@ -1,7 +1,6 @@
 //! Runs built from folders: `laligan forecast` (a trained model and/or a discovery on a dataset) and
 //! `laligan run`, the whole job (data → train → symmetry → equations → forecast → `report.md`).
 
-use crate::data::Dataset;
 use crate::discover::{self, latent, sindy_ae};
 use crate::error::Result;
 use crate::experiment::Experiment;
@@ -62,10 +61,7 @@ pub fn forecast(req: &ForecastRequest) -> Result<Forecasted> {
         }
         _ => Experiment::parse("seed = 0", "default config", req.overrides)?,
     };
-    let ds = match req.data {
-        Some(p) => Dataset::open(p)?.skip_train(exp.data.skip)?,
-        None => exp.data.open()?,
-    };
+    let ds = exp.data.open_or(req.data)?;
     let model = folder
         .map(|f| crate::models::load(f, &exp, &ds))
         .transpose()?;

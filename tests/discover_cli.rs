@@ -99,4 +99,20 @@ fn raw_pendulum_is_recovered_and_bad_settings_refused() {
         ),
         &["sindy.generators[0]", "1×3", "square"],
     );
+    // data.skip applies in raw mode too: one that leaves no step is refused naming it.
+    refused(
+        &laligan(
+            p,
+            &[
+                "discover",
+                "--config",
+                "cfg.toml",
+                "--out",
+                "r2",
+                "--set",
+                "data.skip=100000",
+            ],
+        ),
+        &["data.skip = 100000", "at least one step"],
+    );
 }

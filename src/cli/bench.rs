@@ -79,10 +79,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         }
         BenchCommand::Fit(a) => {
             let exp = Experiment::load(&a.config, &a.set)?;
-            let ds = match &a.data {
-                Some(p) => laligan::data::Dataset::open(p)?,
-                None => exp.data.open()?,
-            };
+            let ds = exp.data.open_or(a.data.as_deref())?;
             let (x, dx, d) =
                 laligan::discover::rows(&ds, "train", exp.data.n_train, exp.sindy.stride)?;
             let lib = exp.sindy.library(d, "x")?;

@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 use clap::Args;
-use laligan::data::{cache, Dataset};
 use laligan::discover;
 use laligan::experiment::Experiment;
 use std::path::PathBuf;
@@ -42,11 +41,7 @@ pub fn run(a: Discover) -> Result<()> {
             "give --config FILE (with a [data] recipe and [sindy] settings) or --data FILE"
         ),
     };
-    let path = match &a.data {
-        Some(p) => p.clone(),
-        None => cache::ensure(&exp.data.resolve_recipe()?)?,
-    };
-    let ds = Dataset::open(&path)?;
+    let ds = exp.data.open_or(a.data.as_deref())?;
     let stride = exp.sindy.stride.max(1);
     let (x, dx, d) = discover::rows(&ds, "train", exp.data.n_train, stride)?;
     let (vx, vdx) = discover::val_rows(&ds, stride)?;

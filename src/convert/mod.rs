@@ -133,7 +133,7 @@ pub fn convert(files: &[PathBuf], config: &Path, overrides: &[String]) -> Result
     }
     let exp = Experiment::load(config, overrides)?;
     let (sources, listing, mut notes) = read_sources(files)?;
-    let obs = exp.data.open()?.split("train")?.shape[2..].to_vec();
+    let obs = exp.data.obs_shape()?;
     let obs_len: usize = obs.iter().product();
     let mapped = reference::map(&exp, obs_len, &sources)?;
     notes.extend(mapped.notes);

@@ -94,6 +94,20 @@ impl DataConfig {
         self.open_whole()?.skip_train(self.skip)
     }
 
+    /// The dataset `file` when one is given (`--data`), else [`Self::open`]'s; `skip` applies either way.
+    pub fn open_or(&self, file: Option<&Path>) -> Result<Dataset> {
+        match file {
+            Some(f) => Dataset::open(f)?.skip_train(self.skip),
+            None => self.open(),
+        }
+    }
+
+    /// The shape of one observation (the trailing dimensions of the training split), read without
+    /// trimming anything.
+    pub fn obs_shape(&self) -> Result<Vec<usize>> {
+        Ok(self.open_whole()?.split("train")?.shape[2..].to_vec())
+    }
+
     /// [`Self::open`] without `skip` applied.
     fn open_whole(&self) -> Result<Dataset> {
         match self.data_file()? {
