@@ -38,81 +38,29 @@ fn raw_pendulum_is_recovered_and_bad_settings_refused() {
     for f in ["equations.txt", "discovery.safetensors", "config.toml"] {
         assert!(p.join("run").join(f).exists(), "{f}");
     }
-    // A constraint without generators, an unknown regressor, and a library the data cannot feed.
-    refused(
-        &laligan(
-            p,
-            &[
-                "discover",
-                "--config",
-                "cfg.toml",
-                "--out",
-                "r2",
-                "--set",
-                "sindy.constraint=equivariant",
-            ],
+    // A constraint without generators, an unknown regressor, a library the data cannot feed, a
+    // generator of the wrong shape, and a data.skip that leaves no step (it applies in raw mode too).
+    for (set, needles) in [
+        ("sindy.constraint=equivariant", &["sindy.generators"][..]),
+        ("sindy.regressor=lasso", &["sindy.regressor", "stlsq"]),
+        ("sindy.library=\"1 + tan(x)\"", &["tan"]),
+        (
+            "sindy.generators=[[[0.0, 1.0, 0.0]]]",
+            &["sindy.generators[0]", "1×3", "square"],
         ),
-        &["sindy.generators"],
-    );
-    refused(
-        &laligan(
-            p,
-            &[
-                "discover",
-                "--config",
-                "cfg.toml",
-                "--out",
-                "r2",
-                "--set",
-                "sindy.regressor=lasso",
-            ],
+        (
+            "data.skip=100000",
+            &["data.skip = 100000", "at least one step"],
         ),
-        &["sindy.regressor", "stlsq"],
-    );
-    refused(
-        &laligan(
-            p,
-            &[
-                "discover",
-                "--config",
-                "cfg.toml",
-                "--out",
-                "r2",
-                "--set",
-                "sindy.library=\"1 + tan(x)\"",
-            ],
-        ),
-        &["tan"],
-    );
-    refused(
-        &laligan(
-            p,
-            &[
-                "discover",
-                "--config",
-                "cfg.toml",
-                "--out",
-                "r2",
-                "--set",
-                "sindy.generators=[[[0.0, 1.0, 0.0]]]",
-            ],
-        ),
-        &["sindy.generators[0]", "1×3", "square"],
-    );
-    // data.skip applies in raw mode too: one that leaves no step is refused naming it.
-    refused(
-        &laligan(
-            p,
-            &[
-                "discover",
-                "--config",
-                "cfg.toml",
-                "--out",
-                "r2",
-                "--set",
-                "data.skip=100000",
-            ],
-        ),
-        &["data.skip = 100000", "at least one step"],
-    );
+    ] {
+        refused(
+            &laligan(
+                p,
+                &[
+                    "discover", "--config", "cfg.toml", "--out", "r2", "--set", set,
+                ],
+            ),
+            needles,
+        );
+    }
 }
