@@ -160,12 +160,14 @@ pub struct Dataset {
     train: Option<Trimmed>,
 }
 
-/// A split's arrays with the first steps of each trajectory left out.
+/// A split with the first steps of each trajectory left out.
 struct Trimmed {
     shape: Vec<usize>,
-    x: Vec<f32>,
-    dx: Vec<f32>,
-    t: Vec<f32>,
+    /// Steps left out of each trajectory.
+    steps: usize,
+    /// `x`, `dx` and `t` without those steps; `None` for a single trajectory, whose trimmed arrays are
+    /// the tails of the stored ones (borrowed, not copied).
+    copy: Option<[Vec<f32>; 3]>,
 }
 
 impl Dataset {
@@ -242,27 +244,38 @@ impl Dataset {
         let obs = s.obs_len();
         let mut shape = s.shape.to_vec();
         shape[1] = len - steps;
-        let trimmed = Trimmed {
-            x: cut(s.x, obs),
-            dx: cut(s.dx, obs),
-            t: cut(s.t, 1),
-            shape,
-        };
-        debug_assert_eq!(trimmed.t.len(), n * (len - steps));
-        self.train = Some(trimmed);
+        let copy = (n > 1).then(|| [cut(s.x, obs), cut(s.dx, obs), cut(s.t, 1)]);
+        self.train = Some(Trimmed { shape, steps, copy });
         Ok(self)
     }
 
     /// A split by name (`train`, `val`, `test`), with shapes checked against each other.
     pub fn split(&self, name: &str) -> Result<Split<'_>> {
-        if let (Some(tr), "train") = (&self.train, name) {
-            return Ok(Split {
+        let Some(tr) = self.train.as_ref().filter(|_| name == "train") else {
+            return self.stored(name);
+        };
+        Ok(match &tr.copy {
+            Some([x, dx, t]) => Split {
                 shape: &tr.shape,
-                x: &tr.x,
-                dx: &tr.dx,
-                t: &tr.t,
-            });
-        }
+                x,
+                dx,
+                t,
+            },
+            None => {
+                let s = self.stored(name)?;
+                let obs = s.obs_len();
+                Split {
+                    shape: &tr.shape,
+                    x: &s.x[tr.steps * obs..],
+                    dx: &s.dx[tr.steps * obs..],
+                    t: &s.t[tr.steps..],
+                }
+            }
+        })
+    }
+
+    /// A split as stored in the file, before any [`Dataset::skip_train`].
+    fn stored(&self, name: &str) -> Result<Split<'_>> {
         let path = self.file.path().display();
         let xname = format!("{name}.x");
         let shape = self.file.shape(&xname)?;
@@ -307,28 +320,36 @@ mod tests {
     use super::*;
 
     /// Skipping k steps gives each training trajectory from its step k on; other splits are untouched,
-    /// and a skip that leaves nothing is refused naming the key.
+    /// a single trajectory's trimmed arrays are borrowed from the file (not copied), and a skip that
+    /// leaves nothing is refused naming the key.
     #[test]
     fn skip_train_leaves_out_the_first_steps_of_each_training_trajectory() {
         let dir = tempfile::tempdir().unwrap();
-        let set = ["pendulum.n_train=3", "pendulum.steps=10"].map(String::from);
-        let recipe = crate::data::Recipe::resolve("pendulum", &set).unwrap();
-        let path = dir.path().join("p.safetensors");
-        crate::data::systems::generate(&recipe, &path, false).unwrap();
-        let whole = Dataset::open(&path).unwrap();
-        let cut = Dataset::open(&path).unwrap().skip_train(4).unwrap();
-        let (a, b) = (whole.split("train").unwrap(), cut.split("train").unwrap());
-        assert_eq!(b.shape, &[3, 6, 2]);
-        for tr in 0..3 {
-            for step in 0..6 {
-                let (i, j) = ((tr * 10 + step + 4) * 2, (tr * 6 + step) * 2);
-                assert_eq!(a.x[i..i + 2], b.x[j..j + 2]);
-                assert_eq!(a.dx[i..i + 2], b.dx[j..j + 2]);
-                assert_eq!(a.t[i / 2], b.t[j / 2]);
+        for n in [3, 1] {
+            let set = [format!("pendulum.n_train={n}"), "pendulum.steps=10".into()];
+            let recipe = crate::data::Recipe::resolve("pendulum", &set).unwrap();
+            let path = dir.path().join(format!("p{n}.safetensors"));
+            crate::data::systems::generate(&recipe, &path, false).unwrap();
+            let whole = Dataset::open(&path).unwrap();
+            let cut = Dataset::open(&path).unwrap().skip_train(4).unwrap();
+            let (a, b) = (whole.split("train").unwrap(), cut.split("train").unwrap());
+            assert_eq!(b.shape, &[n, 6, 2]);
+            assert_eq!((b.x.len(), b.dx.len(), b.t.len()), (n * 12, n * 12, n * 6));
+            for tr in 0..n {
+                for step in 0..6 {
+                    let (i, j) = ((tr * 10 + step + 4) * 2, (tr * 6 + step) * 2);
+                    assert_eq!(a.x[i..i + 2], b.x[j..j + 2]);
+                    assert_eq!(a.dx[i..i + 2], b.dx[j..j + 2]);
+                    assert_eq!(a.t[i / 2], b.t[j / 2]);
+                }
             }
+            let borrowed = cut.split("train").unwrap().x.as_ptr_range();
+            let stored = cut.stored("train").unwrap().x.as_ptr_range();
+            let inside = stored.contains(&borrowed.start);
+            assert_eq!(inside, n == 1, "{n} trajectories: borrowed {inside}");
+            assert_eq!(whole.split("val").unwrap().x, cut.split("val").unwrap().x);
+            let err = Dataset::open(&path).unwrap().skip_train(10).err().unwrap();
+            assert!(err.to_string().contains("data.skip = 10"), "{err}");
         }
-        assert_eq!(whole.split("val").unwrap().x, cut.split("val").unwrap().x);
-        let err = Dataset::open(&path).unwrap().skip_train(10).err().unwrap();
-        assert!(err.to_string().contains("data.skip = 10"), "{err}");
     }
 }
