@@ -112,12 +112,38 @@ fn check_dims(eq: &SindyModel, d: usize, what: &str) -> Result<()> {
 /// has escaped: the trajectory counts as diverged there, like one that became non-finite.
 pub const ESCAPE: f64 = 100.0;
 
+/// The magnitude past which a state of a rollout that starts at `x0` has escaped ([`ESCAPE`]).
+fn escape_bound(x0: impl IntoIterator<Item = f64>) -> f64 {
+    ESCAPE * (1.0 + x0.into_iter().fold(0.0f64, |m, v| m.max(v.abs())))
+}
+
+/// Whether a state is non-finite or past `bound`.
+fn escaped(x: impl IntoIterator<Item = f64>, bound: f64) -> bool {
+    x.into_iter().any(|v| !v.is_finite() || v.abs() > bound)
+}
+
+/// `sol` (states of `d` values, `dt` apart) cut before its first state that escaped, which marks it
+/// diverged there: every method's rollout ends by the same rule, whether it integrates, iterates a
+/// map or follows an orbit.
+fn stop_escaped(mut sol: Solution, d: usize, dt: f64) -> Solution {
+    let bound = escape_bound(sol.states.iter().take(d).copied());
+    let first = sol
+        .states
+        .chunks(d)
+        .position(|x| escaped(x.iter().copied(), bound));
+    if let Some(step) = first {
+        sol.states.truncate(step * d);
+        sol.diverged = Some(step as f64 * dt);
+    }
+    sol
+}
+
 /// Integrates ẋ = ΞΘ(x) of `eq` from `x0` over the horizon with the configured integrator, stopping
 /// (diverged) where the state escapes ([`ESCAPE`]).
 fn integrate(ctx: &Context, eq: &SindyModel, x0: &[f64]) -> Solution {
-    let bound = ESCAPE * (1.0 + x0.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+    let bound = escape_bound(x0.iter().copied());
     let f = |x: &[f64], o: &mut [f64]| {
-        if x.iter().any(|v| v.abs() > bound) {
+        if escaped(x.iter().copied(), bound) {
             o.fill(f64::NAN);
         } else {
             eq.rhs_into(x, o)
@@ -157,7 +183,8 @@ fn split(x: &[f32], parts: impl Iterator<Item = (usize, Option<f64>)>) -> Vec<Ro
         .collect()
 }
 
-/// Encode the first observations, evolve each latent with `evolve`, decode every state.
+/// Encode the first observations, evolve each latent with `evolve`, decode every state up to the
+/// first that escaped ([`stop_escaped`]).
 pub(super) fn latent(
     ctx: &Context,
     model: &LaLiGan,
@@ -165,7 +192,10 @@ pub(super) fn latent(
 ) -> Result<Vec<Rollout>> {
     let k = model.ae.latent_dim();
     let z0 = encode_all(model, ctx.x0, ctx.obs_len)?;
-    let sols: Vec<Solution> = z0.chunks(k).map(evolve).collect();
+    let sols: Vec<Solution> = z0
+        .chunks(k)
+        .map(|z| stop_escaped(evolve(z), k, ctx.dt))
+        .collect();
     let flat: Vec<f64> = sols.iter().flat_map(|s| s.states.iter().copied()).collect();
     let x = decode_all(model, &flat)?;
     Ok(rollouts(&sols, x, k, ctx.obs_len))
@@ -399,10 +429,11 @@ fn dmd(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
             let mut x = Vec::with_capacity((ctx.horizon + 1) * d);
             x.extend_from_slice(x0);
             let mut diverged = None;
+            let bound = escape_bound(x0.iter().map(|&v| v as f64));
             for step in 1..=ctx.horizon {
                 c = &a * c;
                 let xs = mu + u * &c;
-                if xs.iter().any(|v| !v.is_finite()) {
+                if escaped(xs.iter().copied(), bound) {
                     diverged = Some(step as f64 * ctx.dt);
                     break;
                 }
@@ -412,4 +443,34 @@ fn dmd(ctx: &Context, notes: &mut Vec<String>) -> Result<Outcome> {
         })
         .collect();
     Ok(Outcome::Ran(rolled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rollout is cut before its first state past ESCAPE × (1 + |x₀|∞) or non-finite, and counts as
+    /// diverged there; one that stays bounded is left whole.
+    #[test]
+    fn a_rollout_stops_at_its_first_escaped_state() {
+        let sol = |states: Vec<f64>| Solution {
+            states,
+            diverged: None,
+        };
+        // 2-D states (eᵗ, -1), 0.1 apart: the bound is 100·(1 + 1) = 200 < e⁶ ≈ 403, > e⁵ ≈ 148.
+        let growing = sol((0..10).flat_map(|t| [(t as f64).exp(), -1.0]).collect());
+        let cut = stop_escaped(growing, 2, 0.1);
+        assert_eq!(cut.states.len(), 12);
+        assert!(
+            (cut.diverged.unwrap() - 0.6).abs() < 1e-12,
+            "{:?}",
+            cut.diverged
+        );
+        let nan = sol(vec![1.0, 0.0, 2.0, f64::NAN, 3.0, 0.0]);
+        let cut = stop_escaped(nan, 2, 0.5);
+        assert_eq!((cut.states.len(), cut.diverged), (2, Some(0.5)));
+        let calm = sol((0..10).flat_map(|t| [(t as f64).sin(), 1.0]).collect());
+        let kept = stop_escaped(calm, 2, 0.1);
+        assert_eq!((kept.states.len(), kept.diverged), (20, None));
+    }
 }
