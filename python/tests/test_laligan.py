@@ -130,11 +130,17 @@ def test_ctrl_c_stops_training_with_a_checkpoint_and_resume_finishes_it(tmp_path
     cfg = tmp_path / "tiny.toml"
     cfg.write_text(TINY)
     out = tmp_path / "run"
+    # A Python started with SIGINT ignored (a job sent to the background by a non-interactive shell)
+    # keeps ignoring it; Ctrl-C must act here as it does in a terminal.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, lambda: signal.raise_signal(signal.SIGINT))
     timer.start()
-    with pytest.raises(KeyboardInterrupt, match="resume=True"):
-        laligan.train(cfg, out, set={"train.epochs": 100000})
-    timer.cancel()
+    try:
+        with pytest.raises(KeyboardInterrupt, match="resume=True"):
+            laligan.train(cfg, out, set={"train.epochs": 100000})
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert (out / "training_state.safetensors").exists()
     with open(out / "metrics.csv") as f:
         done = sum(1 for _ in f) - 1
