@@ -150,7 +150,7 @@ fn integrate(ctx: &Context, eq: &SindyModel, x0: &[f64]) -> Solution {
         }
     };
     let cfg = ctx.cfg;
-    if cfg.integrator == Integrator::Dopri5 {
+    let sol = if cfg.integrator == Integrator::Dopri5 {
         let times: Vec<f64> = (0..=ctx.horizon).map(|n| n as f64 * ctx.dt).collect();
         let tol = Tolerance {
             rtol: cfg.rtol,
@@ -160,7 +160,10 @@ fn integrate(ctx: &Context, eq: &SindyModel, x0: &[f64]) -> Solution {
         ode::dopri5(f, x0, &times, tol)
     } else {
         ode::rk4(f, x0, ctx.dt, ctx.horizon, cfg.substeps)
-    }
+    };
+    // The integrator keeps the first state past the bound and stops a step later, where the right-hand
+    // side turned non-finite; the rollout ends at that state, as every other method's does.
+    stop_escaped(sol, x0.len(), ctx.dt)
 }
 
 /// Splits decoded states back into per-trajectory rollouts.
