@@ -49,17 +49,37 @@ pub fn encode_rows(model: &LaLiGan, x: &[f64], dx: &[f64]) -> Result<(Vec<f64>, 
 }
 
 /// The model's generators acting on one time step's latent: every channel of the first block when its
-/// first copy covers the whole per-step latent (dim = latent), else none.
+/// first copies cover the per-step latent, as a whole (dim = latent) or as `latent / dim` copies of a
+/// smaller generator along the diagonal (the same group element acting on several pieces of one
+/// step's latent); else none.
 pub fn generators(model: &LaLiGan) -> Result<Vec<Vec<Vec<f64>>>> {
     let k = model.ae.latent_dim();
     let blocks = crate::train::eval::block_generators(model)?;
-    Ok(match blocks.first() {
-        Some((d, gens)) if *d == k => gens
-            .iter()
-            .map(|g| g.chunks(k).map(<[f64]>::to_vec).collect())
-            .collect(),
-        _ => Vec::new(),
-    })
+    let (Some((d, gens)), Some(b)) = (blocks.first(), model.rep.blocks.first()) else {
+        return Ok(Vec::new());
+    };
+    let d = *d;
+    if d == 0 || !k.is_multiple_of(d) || b.block.copies * d < k {
+        return Ok(Vec::new());
+    }
+    Ok(gens.iter().map(|g| block_diagonal(g, d, k)).collect())
+}
+
+/// The `k × k` matrix with the `d × d` matrix `g` (row-major) repeated along its diagonal.
+fn block_diagonal(g: &[f64], d: usize, k: usize) -> Vec<Vec<f64>> {
+    (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| {
+                    if i / d == j / d {
+                        g[(i % d) * d + j % d]
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Latent discovery for `model` (named `name` in the log) trained with `setup` on `ds`: fits the
@@ -90,4 +110,28 @@ pub fn discover(
         sindy.generators.len()
     );
     super::run(sindy, setup.seed, &lib, (&z, &dz), (&vz, &vdz), out, &what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::block_diagonal;
+
+    #[test]
+    fn a_smaller_generator_repeats_along_the_diagonal_of_the_step_latent() {
+        let g = [0.0, 2.0, -3.0, 0.5];
+        let m = block_diagonal(&g, 2, 4);
+        assert_eq!(
+            m,
+            vec![
+                vec![0.0, 2.0, 0.0, 0.0],
+                vec![-3.0, 0.5, 0.0, 0.0],
+                vec![0.0, 0.0, 0.0, 2.0],
+                vec![0.0, 0.0, -3.0, 0.5],
+            ]
+        );
+        assert_eq!(
+            block_diagonal(&g, 2, 2),
+            vec![vec![0.0, 2.0], vec![-3.0, 0.5]]
+        );
+    }
 }

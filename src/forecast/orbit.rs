@@ -9,21 +9,43 @@ use crate::train::eval::encode_all;
 use crate::train::LaLiGan;
 use nalgebra::{DMatrix, DVector};
 
-/// R and R⁻¹ with Q = RᵀR the invariant form of the first generator (LᵀQ + QL = 0): in w = R·z the
-/// group's orbits are circles. The reason the orbit models cannot run otherwise.
+/// R and R⁻¹ with Q = RᵀR the invariant form of the first generator's 2×2 block (LᵀQ + QL = 0): in
+/// w = R·z the group's orbits are circles; and the number of latent pairs it acts on: a 2-D latent, or
+/// a latent of several pairs the first generator moves as copies of one 2×2 block. The reason the
+/// orbit models cannot run otherwise.
 fn rotation(
     ctx: &Context,
     model: &LaLiGan,
-) -> std::result::Result<(DMatrix<f64>, DMatrix<f64>), String> {
+) -> std::result::Result<(DMatrix<f64>, DMatrix<f64>, usize), String> {
     let k = model.ae.latent_dim();
-    if k != 2 {
-        return Err(format!(
-            "the orbit models need a 2-D latent (this one has {k})"
-        ));
+    let shape_err = || {
+        format!(
+            "the orbit models need a 2-D latent, or one 2×2 generator repeated along the latent (this \
+             one has {k} dimensions)"
+        )
+    };
+    let Some(g) = ctx.inp.generators.first() else {
+        return Err(shape_err());
+    };
+    if !k.is_multiple_of(2) || g.len() != k {
+        return Err(shape_err());
     }
-    let l: Vec<f64> = ctx.inp.generators[0].iter().flatten().copied().collect();
-    let (q, _) = crate::metrics::symmetry::invariant_form(&[&l], k);
-    let q = DMatrix::from_row_slice(k, k, &q);
+    let block = [g[0][0], g[0][1], g[1][0], g[1][1]];
+    let repeated = (0..k).all(|i| {
+        (0..k).all(|j| {
+            let want = if i / 2 == j / 2 {
+                block[(i % 2) * 2 + j % 2]
+            } else {
+                0.0
+            };
+            g[i][j] == want
+        })
+    });
+    if !repeated {
+        return Err(shape_err());
+    }
+    let (q, _) = crate::metrics::symmetry::invariant_form(&[&block], 2);
+    let q = DMatrix::from_row_slice(2, 2, &q);
     let q = if q.trace() < 0.0 { -q } else { q };
     let Some(chol) = q.cholesky() else {
         return Err(
@@ -34,7 +56,7 @@ fn rotation(
     let Some(r_inv) = r.clone().try_inverse() else {
         return Err("singular invariant form".into());
     };
-    Ok((r, r_inv))
+    Ok((r, r_inv, k / 2))
 }
 
 /// The latent moves along the orbit of the learned rotation through its first state, at a phase rate
@@ -43,18 +65,19 @@ fn rotation(
 /// Ω is fitted to the phase advance over whole training trajectories (the slope of the unwrapped angle
 /// against time), as a quadratic in the mean |w| of each (a constant for one trajectory): the
 /// frequency comes from many periods, not from pointwise ż. With `forecast.orbit_harmonics` > 0 the
-/// orbits' shape and the phase speed along them are fitted too ([`OrbitShape`]). Needs a 2-D latent
-/// and a rotation.
+/// orbits' shape and the phase speed along them are fitted too ([`OrbitShape`]). A latent of several
+/// pairs that the group rotates alike has an orbit model per pair, fitted and evolved on its own.
+/// Needs a rotation acting on a 2-D latent or on each pair of one.
 pub(super) fn orbit_flow(
     ctx: &Context,
     model: &LaLiGan,
     notes: &mut Vec<String>,
 ) -> Result<Outcome> {
-    let (r, r_inv) = match rotation(ctx, model) {
+    let (r, r_inv, pairs) = match rotation(ctx, model) {
         Ok(frame) => frame,
         Err(why) => return Ok(Outcome::Skipped(why)),
     };
-    let k = 2;
+    let k = 2 * pairs;
     let train = ctx.inp.dataset.split("train")?;
     let (n, steps) = train_trajectories(ctx)?;
     let stride = stride_for(n, steps, ctx.cfg.fit_points);
@@ -73,115 +96,36 @@ pub(super) fn orbit_flow(
         }
     }
     let z = encode_all(model, &x, obs_len)?;
-    let rows = z.len() / k;
-    let zbar = mean_row(&z, k);
-    let polar = |p: &[f64]| {
-        let w = &r * DVector::from_column_slice(&[p[0] - zbar[0], p[1] - zbar[1]]);
-        (w.norm(), w[1].atan2(w[0]))
-    };
-    // Per trajectory: (mean radius, phase rate).
     let dt = ctx.dt * stride as f64;
-    let mut fits = Vec::with_capacity(n);
-    let mut coarse = 0usize;
-    // Every sample as (trajectory, angle, radius, unwrapped angle).
-    let mut samples: Vec<(usize, f64, f64, f64)> = Vec::with_capacity(rows);
-    for (ti, traj) in z.chunks(times.len() * k).enumerate() {
-        let (mut theta, mut prev, mut rsum) = (Vec::with_capacity(times.len()), None, 0.0);
-        let mut turn = 0.0;
-        for p in traj.chunks(k) {
-            let (rad, a) = polar(p);
-            rsum += rad;
-            if let Some(b) = prev {
-                let mut d: f64 = a - b;
-                d -= std::f64::consts::TAU * (d / std::f64::consts::TAU).round();
-                if d.abs() > std::f64::consts::FRAC_PI_2 {
-                    coarse += 1;
-                }
-                turn += d;
-            }
-            prev = Some(a);
-            theta.push(turn);
-            samples.push((ti, a, rad, turn));
-        }
-        let m = theta.len() as f64;
-        let tm = (m - 1.0) / 2.0;
-        let thm = theta.iter().sum::<f64>() / m;
-        let (mut num, mut den) = (0.0, 0.0);
-        for (i, th) in theta.iter().enumerate() {
-            num += (i as f64 - tm) * (th - thm);
-            den += (i as f64 - tm).powi(2);
-        }
-        fits.push((rsum / m, num / den / dt));
-    }
-    // Ω(ρ) = a₀ + a₁ρ + a₂ρ², by least squares over the trajectories (degree < their number).
-    let degree = (fits.len() - 1).min(2);
-    let mut a = DMatrix::<f64>::zeros(fits.len(), degree + 1);
-    let mut b = DVector::<f64>::zeros(fits.len());
-    for (i, (rho, om)) in fits.iter().enumerate() {
-        for j in 0..=degree {
-            a[(i, j)] = rho.powi(j as i32);
-        }
-        b[i] = *om;
-    }
-    let coef = a
-        .svd(true, true)
-        .solve(&b, 1e-12)
-        .map_err(|e| data_err!("laligan-orbit: phase-rate fit: {e}"))?;
-    let (lo, hi) = fits
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), f| {
-            (lo.min(f.0), hi.max(f.0))
-        });
-    let rate = |rho: f64| {
-        let rho = rho.clamp(lo, hi);
-        (0..=degree)
-            .map(|j| coef[j] * rho.powi(j as i32))
-            .sum::<f64>()
-    };
-    notes.push(format!(
-        "laligan-orbit: phase rate Ω(ρ) = {} over ρ in [{lo:.3}, {hi:.3}] from {} training \
-         trajectories ({} samples each){}",
-        (0..=degree)
-            .map(|j| format!("{:+.4}·ρ^{j}", coef[j]))
-            .collect::<Vec<_>>()
-            .join(" "),
-        fits.len(),
-        times.len(),
-        if coarse > 0 {
-            format!("; {coarse} phase steps over π/2: sampled too coarsely")
-        } else {
-            String::new()
-        }
-    ));
-    let shape = OrbitShape::fit(ctx.cfg.orbit_harmonics, &samples, &fits, dt)?;
-    let drift = if ctx.cfg.orbit_drift {
-        let c = radial_drift(&samples, dt)?;
-        notes.push(format!(
-            "laligan-orbit: mean-radius drift dρ̄/dt = {:+.4e} {:+.4e}·ρ̄",
-            c[0], c[1]
-        ));
-        c
-    } else {
-        [0.0, 0.0]
-    };
+    let models = (0..pairs)
+        .map(|p| {
+            let zp: Vec<f64> = z
+                .chunks(k)
+                .flat_map(|row| [row[2 * p], row[2 * p + 1]])
+                .collect();
+            let label = if pairs > 1 {
+                format!(" (pair {p})")
+            } else {
+                String::new()
+            };
+            PairOrbit::fit(ctx.cfg, &zp, &r, times.len(), dt, &label, notes)
+        })
+        .collect::<Result<Vec<_>>>()?;
     let horizon = ctx.horizon;
     let rolled = latent(ctx, model, |z0| {
-        let (rho0, theta0) = polar(z0);
-        let rho = shape.mean_radius(rho0, theta0);
-        // The angle θ̇ = Ω(ρ̄)·(1 + g(θ, ρ̄)) and the mean radius ρ̄̇ = c₀ + c₁ρ̄ (zero without drift),
-        // four RK4 steps per data step.
-        let flow = |y: &[f64], d: &mut [f64]| {
-            d[0] = rate(y[1]) * shape.normalizer(y[1]) * shape.speed(y[0], y[1]);
-            d[1] = drift[0] + drift[1] * y[1];
-        };
-        let path = ode::rk4(flow, &[theta0, rho], ctx.dt, horizon, 4).states;
-        let mut states = Vec::with_capacity((horizon + 1) * k);
+        let paths: Vec<Vec<[f64; 2]>> = models
+            .iter()
+            .enumerate()
+            .map(|(p, m)| m.roll(&r, &r_inv, [z0[2 * p], z0[2 * p + 1]], ctx.dt, horizon))
+            .collect();
+        // A pair's integration ends early where its state turned non-finite: so does the latent's.
+        let len = paths.iter().map(Vec::len).min().unwrap_or(0);
+        let mut states = Vec::with_capacity(len * k);
         states.extend_from_slice(z0);
-        for y in path.chunks(2).skip(1) {
-            let (th, rho) = (y[0], y[1]);
-            let rad = rho * shape.radius(th, rho);
-            let z = &r_inv * DVector::from_column_slice(&[rad * th.cos(), rad * th.sin()]);
-            states.extend([z[0] + zbar[0], z[1] + zbar[1]]);
+        for t in 1..len {
+            for path in &paths {
+                states.extend(path[t]);
+            }
         }
         Solution {
             states,
@@ -189,6 +133,166 @@ pub(super) fn orbit_flow(
         }
     })?;
     Ok(Outcome::Ran(rolled))
+}
+
+/// One latent pair's orbit model: the phase rate Ω(ρ) over the range of mean radii it was fitted on,
+/// the orbits' shape, the drift of the mean radius, and the pair's mean training latent.
+struct PairOrbit {
+    coef: DVector<f64>,
+    range: (f64, f64),
+    shape: OrbitShape,
+    drift: [f64; 2],
+    centre: [f64; 2],
+}
+
+impl PairOrbit {
+    /// Fits the pair's model to its training latents `z` (`[trajectories × samples, 2]`, `per_traj`
+    /// samples `dt` apart per trajectory); `label` names the pair in the notes.
+    fn fit(
+        cfg: &super::ForecastConfig,
+        z: &[f64],
+        r: &DMatrix<f64>,
+        per_traj: usize,
+        dt: f64,
+        label: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Self> {
+        let rows = z.len() / 2;
+        let zbar = mean_row(z, 2);
+        let centre = [zbar[0], zbar[1]];
+        let polar = |p: &[f64]| polar(r, centre, p);
+        // Per trajectory: (mean radius, phase rate).
+        let mut fits = Vec::new();
+        let mut coarse = 0usize;
+        // Every sample as (trajectory, angle, radius, unwrapped angle).
+        let mut samples: Vec<(usize, f64, f64, f64)> = Vec::with_capacity(rows);
+        for (ti, traj) in z.chunks(per_traj * 2).enumerate() {
+            let (mut theta, mut prev, mut rsum) = (Vec::with_capacity(per_traj), None, 0.0);
+            let mut turn = 0.0;
+            for p in traj.chunks(2) {
+                let (rad, a) = polar(p);
+                rsum += rad;
+                if let Some(b) = prev {
+                    let mut d: f64 = a - b;
+                    d -= std::f64::consts::TAU * (d / std::f64::consts::TAU).round();
+                    if d.abs() > std::f64::consts::FRAC_PI_2 {
+                        coarse += 1;
+                    }
+                    turn += d;
+                }
+                prev = Some(a);
+                theta.push(turn);
+                samples.push((ti, a, rad, turn));
+            }
+            let m = theta.len() as f64;
+            let tm = (m - 1.0) / 2.0;
+            let thm = theta.iter().sum::<f64>() / m;
+            let (mut num, mut den) = (0.0, 0.0);
+            for (i, th) in theta.iter().enumerate() {
+                num += (i as f64 - tm) * (th - thm);
+                den += (i as f64 - tm).powi(2);
+            }
+            fits.push((rsum / m, num / den / dt));
+        }
+        // Ω(ρ) = a₀ + a₁ρ + a₂ρ², by least squares over the trajectories (degree < their number).
+        let degree = (fits.len() - 1).min(2);
+        let mut a = DMatrix::<f64>::zeros(fits.len(), degree + 1);
+        let mut b = DVector::<f64>::zeros(fits.len());
+        for (i, (rho, om)) in fits.iter().enumerate() {
+            for j in 0..=degree {
+                a[(i, j)] = rho.powi(j as i32);
+            }
+            b[i] = *om;
+        }
+        let coef = a
+            .svd(true, true)
+            .solve(&b, 1e-12)
+            .map_err(|e| data_err!("laligan-orbit: phase-rate fit: {e}"))?;
+        let (lo, hi) = fits
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), f| {
+                (lo.min(f.0), hi.max(f.0))
+            });
+        notes.push(format!(
+            "laligan-orbit{label}: phase rate Ω(ρ) = {} over ρ in [{lo:.3}, {hi:.3}] from {} \
+             training trajectories ({per_traj} samples each){}",
+            (0..=degree)
+                .map(|j| format!("{:+.4}·ρ^{j}", coef[j]))
+                .collect::<Vec<_>>()
+                .join(" "),
+            fits.len(),
+            if coarse > 0 {
+                format!("; {coarse} phase steps over π/2: sampled too coarsely")
+            } else {
+                String::new()
+            }
+        ));
+        let shape = OrbitShape::fit(cfg.orbit_harmonics, &samples, &fits, dt)?;
+        let drift = if cfg.orbit_drift {
+            let c = radial_drift(&samples, dt)?;
+            notes.push(format!(
+                "laligan-orbit{label}: mean-radius drift dρ̄/dt = {:+.4e} {:+.4e}·ρ̄",
+                c[0], c[1]
+            ));
+            c
+        } else {
+            [0.0, 0.0]
+        };
+        Ok(Self {
+            coef,
+            range: (lo, hi),
+            shape,
+            drift,
+            centre,
+        })
+    }
+
+    /// Ω at mean radius `rho`, clamped to the fitted range.
+    fn rate(&self, rho: f64) -> f64 {
+        let rho = rho.clamp(self.range.0, self.range.1);
+        self.coef
+            .iter()
+            .enumerate()
+            .map(|(j, c)| c * rho.powi(j as i32))
+            .sum()
+    }
+
+    /// The pair's latent from `z0` over `horizon` steps of `dt` (up to `horizon + 1` states, `z0`
+    /// first; fewer where the integration stopped at a non-finite state):
+    /// the angle θ̇ = Ω(ρ̄)·(1 + g(θ, ρ̄)) and the mean radius ρ̄̇ = c₀ + c₁ρ̄ (zero without drift), four
+    /// RK4 steps per data step.
+    fn roll(
+        &self,
+        r: &DMatrix<f64>,
+        r_inv: &DMatrix<f64>,
+        z0: [f64; 2],
+        dt: f64,
+        horizon: usize,
+    ) -> Vec<[f64; 2]> {
+        let (rho0, theta0) = polar(r, self.centre, &z0);
+        let shape = &self.shape;
+        let rho = shape.mean_radius(rho0, theta0);
+        let flow = |y: &[f64], d: &mut [f64]| {
+            d[0] = self.rate(y[1]) * shape.normalizer(y[1]) * shape.speed(y[0], y[1]);
+            d[1] = self.drift[0] + self.drift[1] * y[1];
+        };
+        let path = ode::rk4(flow, &[theta0, rho], dt, horizon, 4).states;
+        let mut states = Vec::with_capacity(horizon + 1);
+        states.push(z0);
+        for y in path.chunks(2).skip(1) {
+            let (th, rho) = (y[0], y[1]);
+            let rad = rho * shape.radius(th, rho);
+            let z = r_inv * DVector::from_column_slice(&[rad * th.cos(), rad * th.sin()]);
+            states.push([z[0] + self.centre[0], z[1] + self.centre[1]]);
+        }
+        states
+    }
+}
+
+/// The radius and angle of w = R(p − centre).
+fn polar(r: &DMatrix<f64>, centre: [f64; 2], p: &[f64]) -> (f64, f64) {
+    let w = r * DVector::from_column_slice(&[p[0] - centre[0], p[1] - centre[1]]);
+    (w.norm(), w[1].atan2(w[0]))
 }
 
 /// The drift of the mean radius, dρ̄/dt = c₀ + c₁ρ̄, by least squares on the change of the mean radius
@@ -488,7 +592,12 @@ pub(super) fn second_order(
     notes: &mut Vec<String>,
 ) -> Result<Outcome> {
     let (r, r_inv) = match rotation(ctx, model) {
-        Ok(frame) => frame,
+        Ok((r, r_inv, 1)) => (r, r_inv),
+        Ok(_) => {
+            return Ok(Outcome::Skipped(
+                "laligan-second-order needs a 2-D latent".into(),
+            ))
+        }
         Err(why) => return Ok(Outcome::Skipped(why)),
     };
     let frames = ctx.cfg.start_frames;
@@ -635,6 +744,45 @@ pub(super) fn second_order(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pair_orbit_recovers_its_rate_and_continues_the_ellipse() {
+        // z = c + R⁻¹(ρ cos ωt, ρ sin ωt) with R the invariant frame of an elliptic rotation.
+        let (omega, dt, rho, centre) = (0.9, 0.05, 0.7, [0.3, -0.2]);
+        let r = DMatrix::from_row_slice(2, 2, &[1.0, 0.4, 0.0, 2.0]);
+        let r_inv = r.clone().try_inverse().unwrap();
+        let at = |t: f64| {
+            let z = &r_inv
+                * DVector::from_column_slice(&[rho * (omega * t).cos(), rho * (omega * t).sin()]);
+            [z[0] + centre[0], z[1] + centre[1]]
+        };
+        // 50 whole turns, so that the sample mean is the centre.
+        let steps = (50.0 * std::f64::consts::TAU / omega / dt).round() as usize;
+        let z: Vec<f64> = (0..steps).flat_map(|i| at(i as f64 * dt)).collect();
+        let mut notes = Vec::new();
+        let cfg = super::super::ForecastConfig::default();
+        let m = PairOrbit::fit(&cfg, &z, &r, steps, dt, " (pair 1)", &mut notes).unwrap();
+        assert!((m.rate(rho) - omega).abs() < 1e-3, "{}", m.rate(rho));
+        assert!(
+            notes[0].starts_with("laligan-orbit (pair 1): phase rate"),
+            "{notes:?}"
+        );
+        let path = m.roll(&r, &r_inv, at(0.0), dt, 400);
+        assert_eq!(path.len(), 401);
+        for (i, p) in path.iter().enumerate() {
+            let want = at(i as f64 * dt);
+            assert!(
+                (p[0] - want[0]).hypot(p[1] - want[1]) < 1e-2,
+                "step {i}: {p:?} vs {want:?}"
+            );
+        }
+        // A non-finite rate ends the pair's path at its first state.
+        let broken = PairOrbit {
+            coef: DVector::from_element(1, f64::NAN),
+            ..m
+        };
+        assert_eq!(broken.roll(&r, &r_inv, at(0.0), dt, 400).len(), 1);
+    }
 
     #[test]
     fn the_radial_drift_of_a_spiral_relaxing_to_its_limit_cycle_is_recovered() {

@@ -17,8 +17,9 @@ pub enum Kind {
     /// z = x (flattened): the linear LieGAN baseline.
     Identity,
     /// z = Uᵀ(x − μ)/s: a fixed projection on the `latent` leading principal components of the training
-    /// observations (s is one scale for all of them, so that the latent has unit mean variance). The
-    /// linear LieGAN baseline where the raw observations are too large for it.
+    /// observations (s is one scale for all of them, so that the latent has unit mean variance, or with
+    /// `whiten` each component's standard deviation). The linear LieGAN baseline where the raw
+    /// observations are too large for it.
     Pca,
 }
 
@@ -78,6 +79,9 @@ pub struct AutoencoderConfig {
     pub orthogonal: bool,
     /// Batch norm on the latent.
     pub latent_norm: bool,
+    /// The principal components scaled each to unit variance (`pca`) instead of by one scale for all
+    /// of them, so that weak components weigh in the latent as much as strong ones.
+    pub whiten: bool,
 }
 
 impl crate::config::Validate for AutoencoderConfig {
@@ -94,6 +98,12 @@ impl crate::config::Validate for AutoencoderConfig {
         }
         if self.fc.contains(&0) {
             c.fail("fc", format!("{:?}, expected widths ≥ 1", self.fc));
+        }
+        if self.whiten && self.kind != Kind::Pca {
+            c.fail(
+                "whiten",
+                "true needs kind = \"pca\" (it scales principal components)",
+            );
         }
     }
 }
@@ -113,6 +123,7 @@ impl Default for AutoencoderConfig {
             output: OutputActivation::Identity,
             orthogonal: true,
             latent_norm: true,
+            whiten: false,
         }
     }
 }

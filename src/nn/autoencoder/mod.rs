@@ -162,6 +162,70 @@ mod tests {
     }
 
     #[test]
+    fn a_whitened_pca_gives_each_component_unit_variance_and_decodes_what_it_spans() {
+        let cfg = AutoencoderConfig {
+            kind: Kind::Pca,
+            latent: 2,
+            whiten: true,
+            ..Default::default()
+        };
+        let mut p = Params::new(DType::F64, &Device::Cpu);
+        let mut rng = crate::rng::stream(3, "t");
+        let ae = build(&cfg, &[4], &mut p.scope("ae", &mut rng)).unwrap();
+        assert_eq!(p.buffers()["ae.scale"].dims(), &[2]);
+        // Frames 1 + 3 sin t·u + 0.5 cos t·v in R⁴: two components of very different variance.
+        let (u, v) = ([0.6, 0.8, 0.0, 0.0], [0.0, 0.0, 0.8, -0.6]);
+        let frames: Vec<Vec<f32>> = (0..60)
+            .map(|i| {
+                let t = i as f64 * 0.37;
+                (0..4)
+                    .map(|j| (1.0 + 3.0 * t.sin() * u[j] + 0.5 * t.cos() * v[j]) as f32)
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f32]> = frames.iter().map(|f| f.as_slice()).collect();
+        let line = ae.fit(&refs).unwrap().unwrap();
+        assert!(line.contains("100.00%") && line.contains(", "), "{line}");
+        let all: Vec<f64> = frames.iter().flatten().map(|&v| v as f64).collect();
+        let x = Tensor::from_vec(all, (60, 4), &Device::Cpu).unwrap();
+        let z = ae.encode(&x, false).unwrap();
+        for v in z.sqr().unwrap().mean(0).unwrap().to_vec1::<f64>().unwrap() {
+            assert!((v - 1.0).abs() < 1e-6, "{v}");
+        }
+        let err = (ae.decode(&z, false).unwrap() - &x)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap();
+        assert!(err.to_scalar::<f64>().unwrap() < 1e-5);
+        // Gradients through the fixed maps and the exact Jacobian-vector products.
+        let x = randn_like(&[3, 4], 1.0, 2).unwrap();
+        let r = randn_like(&[3, 4], 1.0, 3).unwrap();
+        let err = grad_check(&x, 1e-5, |x| {
+            ae.decode(&ae.encode(x, true)?, true)?.mul(&r)?.sum_all()
+        })
+        .unwrap();
+        assert!(err < 1e-7, "input {err:e}");
+        let err = encoder_jvp_error(ae.as_ref(), &x, &r).unwrap();
+        assert!(err < 1e-7, "encoder jvp {err:e}");
+        let z = randn_like(&[3, 2], 1.0, 4).unwrap();
+        let err = decoder_jvp_error(ae.as_ref(), &z, &z.cos().unwrap()).unwrap();
+        assert!(err < 1e-7, "decoder jvp {err:e}");
+        // Only a projection can be whitened.
+        let mut c = crate::config::Checker::default();
+        c.check(
+            "autoencoder",
+            &AutoencoderConfig {
+                whiten: true,
+                ..Default::default()
+            },
+        );
+        let e = c.result("config").unwrap_err().to_string();
+        assert!(e.contains("autoencoder.whiten"), "{e}");
+    }
+
+    #[test]
     fn identity_is_the_identity() {
         let (p, ae) = small(Kind::Identity);
         let x = randn_like(&[4, 3], 1.0, 2).unwrap();

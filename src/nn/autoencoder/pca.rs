@@ -7,19 +7,22 @@ use crate::nn::params::Scope;
 use candle_core::{Result, Tensor, Var};
 
 /// The fixed principal-component projection (`pca`): buffers `mean` `[d]`, `components` `[latent, d]`
-/// (orthonormal rows) and `scale` `[1]`, set by [`Autoencoder::fit`] and stored in checkpoints. They
-/// enter the graph detached: no gradient is ever computed for them.
+/// (orthonormal rows) and `scale`, set by [`Autoencoder::fit`] and stored in checkpoints. `scale` is
+/// `[1]`, one scale for every component, or with `whiten` `[latent]`, each component's standard
+/// deviation. They enter the graph detached: no gradient is ever computed for them.
 pub struct PcaProjection {
     obs: Vec<usize>,
     latent: usize,
     mean: Var,
     components: Var,
     scale: Var,
+    whiten: bool,
 }
 
 impl PcaProjection {
     /// Zero buffers, to be fitted or loaded.
     pub fn new(cfg: &AutoencoderConfig, obs: &[usize], s: &mut Scope) -> Result<Self> {
+        let whiten = cfg.whiten;
         let d: usize = obs.iter().product();
         if cfg.latent == 0 || cfg.latent > d {
             candle_core::bail!(
@@ -32,7 +35,8 @@ impl PcaProjection {
             latent: cfg.latent,
             mean: s.buffer("mean", &[d], 0.0)?,
             components: s.buffer("components", &[cfg.latent, d], 0.0)?,
-            scale: s.buffer("scale", &[1], 1.0)?,
+            scale: s.buffer("scale", &[if whiten { cfg.latent } else { 1 }], 1.0)?,
+            whiten,
         })
     }
 }
@@ -92,7 +96,11 @@ impl Autoencoder for PcaProjection {
                 self.latent
             );
         }
-        let scale = (pca.variances[..k].iter().sum::<f64>() / k as f64).sqrt();
+        let scale: Vec<f64> = if self.whiten {
+            pca.variances[..k].iter().map(|v| v.sqrt()).collect()
+        } else {
+            vec![(pca.variances[..k].iter().sum::<f64>() / k as f64).sqrt()]
+        };
         let (dt, dev) = (self.mean.dtype(), self.mean.device());
         // Column-major d × k is row-major [k, d]: one component per row.
         let comp = pca.components.as_slice();
@@ -100,11 +108,16 @@ impl Autoencoder for PcaProjection {
             .set(&Tensor::from_slice(pca.mean.as_slice(), d, dev)?.to_dtype(dt)?)?;
         self.components
             .set(&Tensor::from_slice(comp, (k, d), dev)?.to_dtype(dt)?)?;
+        let scales = scale
+            .iter()
+            .map(|s| format!("{s:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         self.scale
-            .set(&Tensor::from_vec(vec![scale], 1, dev)?.to_dtype(dt)?)?;
+            .set(&Tensor::from_slice(&scale, scale.len(), dev)?.to_dtype(dt)?)?;
         Ok(Some(format!(
             "pca: {k} components of {} training observations keep {:.2}% of the variance; latent \
-             scale {scale:.4}",
+             scale {scales}",
             frames.len(),
             100.0 * pca.kept(k)
         )))
