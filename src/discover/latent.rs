@@ -66,7 +66,7 @@ pub fn generators(model: &LaLiGan) -> Result<Vec<Vec<Vec<f64>>>> {
 }
 
 /// The `k × k` matrix with the `d × d` matrix `g` (row-major) repeated along its diagonal.
-fn block_diagonal(g: &[f64], d: usize, k: usize) -> Vec<Vec<f64>> {
+pub fn block_diagonal(g: &[f64], d: usize, k: usize) -> Vec<Vec<f64>> {
     (0..k)
         .map(|i| {
             (0..k)

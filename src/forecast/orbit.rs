@@ -31,17 +31,7 @@ fn rotation(
         return Err(shape_err());
     }
     let block = [g[0][0], g[0][1], g[1][0], g[1][1]];
-    let repeated = (0..k).all(|i| {
-        (0..k).all(|j| {
-            let want = if i / 2 == j / 2 {
-                block[(i % 2) * 2 + j % 2]
-            } else {
-                0.0
-            };
-            g[i][j] == want
-        })
-    });
-    if !repeated {
+    if *g != crate::discover::latent::block_diagonal(&block, 2, k) {
         return Err(shape_err());
     }
     let (q, _) = crate::metrics::symmetry::invariant_form(&[&block], 2);

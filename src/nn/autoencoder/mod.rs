@@ -161,6 +161,24 @@ mod tests {
         });
     }
 
+    /// Gradients through a fixed linear autoencoder (observations `obs`, latent `latent`) match finite
+    /// differences, and its encoder and decoder Jacobian-vector products are exact.
+    fn assert_fixed_map_derivatives(ae: &dyn Autoencoder, obs: &[usize], latent: usize) {
+        let shape = [&[3], obs].concat();
+        let x = randn_like(&shape, 1.0, 2).unwrap();
+        let r = randn_like(&shape, 1.0, 3).unwrap();
+        let err = grad_check(&x, 1e-5, |x| {
+            ae.decode(&ae.encode(x, true)?, true)?.mul(&r)?.sum_all()
+        })
+        .unwrap();
+        assert!(err < 1e-7, "input {err:e}");
+        let err = encoder_jvp_error(ae, &x, &r).unwrap();
+        assert!(err < 1e-7, "encoder jvp {err:e}");
+        let z = randn_like(&[3, latent], 1.0, 4).unwrap();
+        let err = decoder_jvp_error(ae, &z, &z.cos().unwrap()).unwrap();
+        assert!(err < 1e-7, "decoder jvp {err:e}");
+    }
+
     #[test]
     fn a_whitened_pca_gives_each_component_unit_variance_and_decodes_what_it_spans() {
         let cfg = AutoencoderConfig {
@@ -199,19 +217,7 @@ mod tests {
             .max_all()
             .unwrap();
         assert!(err.to_scalar::<f64>().unwrap() < 1e-5);
-        // Gradients through the fixed maps and the exact Jacobian-vector products.
-        let x = randn_like(&[3, 4], 1.0, 2).unwrap();
-        let r = randn_like(&[3, 4], 1.0, 3).unwrap();
-        let err = grad_check(&x, 1e-5, |x| {
-            ae.decode(&ae.encode(x, true)?, true)?.mul(&r)?.sum_all()
-        })
-        .unwrap();
-        assert!(err < 1e-7, "input {err:e}");
-        let err = encoder_jvp_error(ae.as_ref(), &x, &r).unwrap();
-        assert!(err < 1e-7, "encoder jvp {err:e}");
-        let z = randn_like(&[3, 2], 1.0, 4).unwrap();
-        let err = decoder_jvp_error(ae.as_ref(), &z, &z.cos().unwrap()).unwrap();
-        assert!(err < 1e-7, "decoder jvp {err:e}");
+        assert_fixed_map_derivatives(ae.as_ref(), &[4], 2);
         // Only a projection can be whitened.
         let mut c = crate::config::Checker::default();
         c.check(
@@ -288,19 +294,7 @@ mod tests {
             .to_scalar::<f64>()
             .unwrap();
         assert!((var - 1.0).abs() < 1e-6, "{var}");
-        // Gradients through the fixed maps, and the exact jvp.
-        let x = randn_like(&[3, 2, 3], 1.0, 2).unwrap();
-        let r = randn_like(&[3, 2, 3], 1.0, 3).unwrap();
-        let err = grad_check(&x, 1e-5, |x| {
-            ae.decode(&ae.encode(x, true)?, true)?.mul(&r)?.sum_all()
-        })
-        .unwrap();
-        assert!(err < 1e-7, "input {err:e}");
-        let err = encoder_jvp_error(ae.as_ref(), &x, &r).unwrap();
-        assert!(err < 1e-7, "jvp {err:e}");
-        let z = randn_like(&[3, 2], 1.0, 4).unwrap();
-        let err = decoder_jvp_error(ae.as_ref(), &z, &z.cos().unwrap()).unwrap();
-        assert!(err < 1e-7, "decoder jvp {err:e}");
+        assert_fixed_map_derivatives(ae.as_ref(), &[2, 3], 2);
         // A sample that spans fewer directions than the latent is refused.
         let e = ae.fit(&refs[..1]).unwrap_err().to_string();
         assert!(e.contains("do not vary"), "{e}");

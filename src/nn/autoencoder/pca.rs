@@ -16,13 +16,11 @@ pub struct PcaProjection {
     mean: Var,
     components: Var,
     scale: Var,
-    whiten: bool,
 }
 
 impl PcaProjection {
     /// Zero buffers, to be fitted or loaded.
     pub fn new(cfg: &AutoencoderConfig, obs: &[usize], s: &mut Scope) -> Result<Self> {
-        let whiten = cfg.whiten;
         let d: usize = obs.iter().product();
         if cfg.latent == 0 || cfg.latent > d {
             candle_core::bail!(
@@ -35,8 +33,7 @@ impl PcaProjection {
             latent: cfg.latent,
             mean: s.buffer("mean", &[d], 0.0)?,
             components: s.buffer("components", &[cfg.latent, d], 0.0)?,
-            scale: s.buffer("scale", &[if whiten { cfg.latent } else { 1 }], 1.0)?,
-            whiten,
+            scale: s.buffer("scale", &[if cfg.whiten { cfg.latent } else { 1 }], 1.0)?,
         })
     }
 }
@@ -96,7 +93,8 @@ impl Autoencoder for PcaProjection {
                 self.latent
             );
         }
-        let scale: Vec<f64> = if self.whiten {
+        // A scale per component (whitened) or one for all, as the buffer was built.
+        let scale: Vec<f64> = if self.scale.elem_count() == k {
             pca.variances[..k].iter().map(|v| v.sqrt()).collect()
         } else {
             vec![(pca.variances[..k].iter().sum::<f64>() / k as f64).sqrt()]
