@@ -90,12 +90,11 @@ pub fn inspect(spec: &str) -> Result<String> {
     let ae = &exp.autoencoder;
     let _ = writeln!(
         s,
-        "autoencoder {}: observations {:?} -> latent {}; hidden {} x {} layers",
+        "autoencoder {}: observations {:?} -> latent {}; {}",
         format!("{:?}", ae.kind).to_lowercase(),
         m.model.obs,
         ae.latent,
-        ae.hidden,
-        ae.layers
+        ae.architecture()
     );
     // How it was trained: the config recorded in the weights (a folder's config.toml may be the
     // reference config a model was trained from with overrides).

@@ -82,6 +82,29 @@ pub struct AutoencoderConfig {
     /// The principal components scaled each to unit variance (`pca`) instead of by one scale for all
     /// of them, so that weak components weigh in the latent as much as strong ones.
     pub whiten: bool,
+    /// Highest degree of the decoder's monomials of the latent (`pca`): 1 is the projection alone; above
+    /// 1 the decoder adds the monomials of degree 2 to this, with weights fitted by least squares to
+    /// what the projection leaves of the training observations (a polynomial manifold).
+    pub decoder_degree: usize,
+}
+
+impl AutoencoderConfig {
+    /// The settings that shape this kind's maps, in words (for `inspect`).
+    pub fn architecture(&self) -> String {
+        match self.kind {
+            Kind::Mlp => format!("hidden {} x {} layers", self.hidden, self.layers),
+            Kind::Conv1d | Kind::Cnn => format!(
+                "channels {:?}, kernel {}, fully connected {:?}",
+                self.channels, self.kernel, self.fc
+            ),
+            Kind::Identity => "the identity".into(),
+            Kind::Pca => format!(
+                "principal components, {}, decoder of degree {}",
+                if self.whiten { "whitened" } else { "one scale" },
+                self.decoder_degree
+            ),
+        }
+    }
 }
 
 impl crate::config::Validate for AutoencoderConfig {
@@ -98,6 +121,16 @@ impl crate::config::Validate for AutoencoderConfig {
         }
         if self.fc.contains(&0) {
             c.fail("fc", format!("{:?}, expected widths ≥ 1", self.fc));
+        }
+        c.at_least("decoder_degree", self.decoder_degree, 1);
+        if self.decoder_degree > 1 && self.kind != Kind::Pca {
+            c.fail(
+                "decoder_degree",
+                format!(
+                    "{} needs kind = \"pca\" (it fits monomials of the projection's latent)",
+                    self.decoder_degree
+                ),
+            );
         }
         if self.whiten && self.kind != Kind::Pca {
             c.fail(
@@ -124,6 +157,7 @@ impl Default for AutoencoderConfig {
             orthogonal: true,
             latent_norm: true,
             whiten: false,
+            decoder_degree: 1,
         }
     }
 }

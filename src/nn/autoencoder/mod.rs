@@ -9,6 +9,7 @@ mod config;
 pub mod conv;
 mod identity;
 mod mlp;
+mod monomials;
 mod pca;
 
 pub use codec::Autoencoder;
@@ -161,8 +162,8 @@ mod tests {
         });
     }
 
-    /// Gradients through a fixed linear autoencoder (observations `obs`, latent `latent`) match finite
-    /// differences, and its encoder and decoder Jacobian-vector products are exact.
+    /// Gradients through a fitted (not trained) autoencoder (observations `obs`, latent `latent`) match
+    /// finite differences, and its encoder and decoder Jacobian-vector products are exact.
     fn assert_fixed_map_derivatives(ae: &dyn Autoencoder, obs: &[usize], latent: usize) {
         let shape = [&[3], obs].concat();
         let x = randn_like(&shape, 1.0, 2).unwrap();
@@ -229,6 +230,106 @@ mod tests {
         );
         let e = c.result("config").unwrap_err().to_string();
         assert!(e.contains("autoencoder.whiten"), "{e}");
+    }
+
+    #[test]
+    fn a_cubic_pca_decoder_recovers_frames_on_a_cubic_surface() {
+        // Frames μ + a·u + b·v + 0.2(a³ − 3ab²)·w in R⁴ on rings of radius 0.5, 1 and 1.5: the cubic
+        // direction is uncorrelated with a and b, so the projection finds the (u, v) plane and leaves
+        // the cubic part to the decoder.
+        let (u, v, w) = (
+            [0.6, 0.8, 0.0, 0.0],
+            [0.0, 0.0, 0.8, -0.6],
+            [0.8, -0.6, 0.0, 0.0],
+        );
+        let frames: Vec<Vec<f32>> = (0..120)
+            .map(|i| {
+                let (r, t) = (
+                    0.5 * (1 + i % 3) as f64,
+                    (i / 3) as f64 * std::f64::consts::TAU / 40.0,
+                );
+                let (a, b) = (r * t.cos(), r * t.sin());
+                let c = a.powi(3) - 3.0 * a * b * b;
+                (0..4)
+                    .map(|j| (0.3 + a * u[j] + b * v[j] + 0.2 * c * w[j]) as f32)
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f32]> = frames.iter().map(|f| f.as_slice()).collect();
+        let all: Vec<f64> = frames.iter().flatten().map(|&v| v as f64).collect();
+        let x = Tensor::from_vec(all, (120, 4), &Device::Cpu).unwrap();
+        let max_err = |a: &Tensor, b: &Tensor| -> f64 {
+            (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar()
+                .unwrap()
+        };
+        for (degree, whiten) in [(1, false), (3, false), (3, true)] {
+            let cfg = AutoencoderConfig {
+                kind: Kind::Pca,
+                latent: 2,
+                whiten,
+                decoder_degree: degree,
+                ..Default::default()
+            };
+            let mut p = Params::new(DType::F64, &Device::Cpu);
+            let mut rng = crate::rng::stream(5, "t");
+            let ae = build(&cfg, &[4], &mut p.scope("ae", &mut rng)).unwrap();
+            let line = ae.fit(&refs).unwrap().unwrap();
+            let err = max_err(
+                &ae.decode(&ae.encode(&x, false).unwrap(), false).unwrap(),
+                &x,
+            );
+            if degree == 1 {
+                // The projection alone misses the cubic part.
+                assert!(!p.buffers().contains_key("ae.poly"));
+                assert!(err > 0.1, "{err}");
+                continue;
+            }
+            assert_eq!(p.buffers()["ae.poly"].dims(), &[7, 4]);
+            assert!(
+                line.contains("the polynomial decoder (7 monomials) keeps 100.00%"),
+                "{line}"
+            );
+            assert!(err < 1e-5, "degree {degree}, whiten {whiten}: {err}");
+            // The decoder's cubic part lies off the components: encoding a decoded latent gives it back.
+            let z = randn_like(&[6, 2], 1.0, 7).unwrap();
+            let back = ae.encode(&ae.decode(&z, false).unwrap(), false).unwrap();
+            assert!(max_err(&back, &z) < 1e-6);
+            assert_fixed_map_derivatives(ae.as_ref(), &[4], 2);
+        }
+        // Only a projection has a polynomial decoder, of degree at least 1; too few frames are refused.
+        let mut c = crate::config::Checker::default();
+        for degree in [3, 0] {
+            c.check(
+                "autoencoder",
+                &AutoencoderConfig {
+                    decoder_degree: degree,
+                    ..Default::default()
+                },
+            );
+        }
+        let e = c.result("config").unwrap_err().to_string();
+        assert!(e.contains("autoencoder.decoder_degree"), "{e}");
+        assert!(
+            e.contains("needs kind = \"pca\"") && e.contains("expected at least 1"),
+            "{e}"
+        );
+        let cfg = AutoencoderConfig {
+            kind: Kind::Pca,
+            latent: 2,
+            decoder_degree: 3,
+            ..Default::default()
+        };
+        let mut p = Params::new(DType::F64, &Device::Cpu);
+        let mut rng = crate::rng::stream(5, "t");
+        let ae = build(&cfg, &[4], &mut p.scope("ae", &mut rng)).unwrap();
+        let e = ae.fit(&refs[..6]).unwrap_err().to_string();
+        assert!(e.contains("7 monomials need more than 6"), "{e}");
     }
 
     #[test]

@@ -1,21 +1,31 @@
 //! The fixed principal-component projection (`pca`).
 
 use super::codec::{flatten_obs, unflatten_obs, Autoencoder};
+use super::monomials::Monomials;
 use super::AutoencoderConfig;
 use crate::data::pca::Pca;
 use crate::nn::params::Scope;
-use candle_core::{Result, Tensor, Var};
+use candle_core::{DType, Device, Result, Tensor, Var};
+use nalgebra::DMatrix;
+
+/// The most monomials the decoder's polynomial part may have (each is a full observation-sized row).
+const MAX_MONOMIALS: usize = 4096;
 
 /// The fixed principal-component projection (`pca`): buffers `mean` `[d]`, `components` `[latent, d]`
 /// (orthonormal rows) and `scale`, set by [`Autoencoder::fit`] and stored in checkpoints. `scale` is
 /// `[1]`, one scale for every component, or with `whiten` `[latent]`, each component's standard
-/// deviation. They enter the graph detached: no gradient is ever computed for them.
+/// deviation. With `decoder_degree` d > 1 the decoder adds a polynomial part, the buffer `poly`
+/// `[monomials, d]`: ψ(z) = μ + Uᵀ(s·z) + q(z)·P, with q the monomials of degree 2 to d of z and P fitted
+/// by least squares to what the projection leaves of the training observations (so its rows are
+/// orthogonal to the components, and the encoder still recovers z exactly from ψ(z)). They enter the
+/// graph detached: no gradient is ever computed for them.
 pub struct PcaProjection {
     obs: Vec<usize>,
     latent: usize,
     mean: Var,
     components: Var,
     scale: Var,
+    poly: Option<(Monomials, Var)>,
 }
 
 impl PcaProjection {
@@ -28,12 +38,34 @@ impl PcaProjection {
                 cfg.latent
             );
         }
+        let (mean, components) = (
+            s.buffer("mean", &[d], 0.0)?,
+            s.buffer("components", &[cfg.latent, d], 0.0)?,
+        );
+        let scale = s.buffer("scale", &[if cfg.whiten { cfg.latent } else { 1 }], 1.0)?;
+        let poly = if cfg.decoder_degree > 1 {
+            let m = Monomials::count(cfg.latent, cfg.decoder_degree);
+            if m > MAX_MONOMIALS {
+                candle_core::bail!(
+                    "autoencoder: decoder_degree {} on latent {} gives {m} monomials, at most \
+                     {MAX_MONOMIALS} are allowed",
+                    cfg.decoder_degree,
+                    cfg.latent
+                );
+            }
+            let poly = s.buffer("poly", &[m, d], 0.0)?;
+            let monomials = Monomials::new(cfg.latent, cfg.decoder_degree, poly.device())?;
+            Some((monomials, poly))
+        } else {
+            None
+        };
         Ok(Self {
             obs: obs.to_vec(),
             latent: cfg.latent,
-            mean: s.buffer("mean", &[d], 0.0)?,
-            components: s.buffer("components", &[cfg.latent, d], 0.0)?,
-            scale: s.buffer("scale", &[if cfg.whiten { cfg.latent } else { 1 }], 1.0)?,
+            mean,
+            components,
+            scale,
+            poly,
         })
     }
 }
@@ -57,9 +89,12 @@ impl Autoencoder for PcaProjection {
         self.project(&flatten_obs(x)?.broadcast_sub(&self.mean.as_tensor().detach())?)
     }
     fn decode_pre(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
-        let x = self
+        let mut x = self
             .lift(z)?
             .broadcast_add(&self.mean.as_tensor().detach())?;
+        if let Some((monomials, poly)) = &self.poly {
+            x = (x + monomials.features(z)?.matmul(&poly.as_tensor().detach())?)?;
+        }
         unflatten_obs(&x, &self.obs)
     }
     fn latent_dim(&self) -> usize {
@@ -69,10 +104,12 @@ impl Autoencoder for PcaProjection {
         Ok((self.encode(x, false)?, self.project(&flatten_obs(v)?)?))
     }
     fn decode_jvp(&self, z: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
-        Ok((
-            self.decode(z, false)?,
-            unflatten_obs(&self.lift(v)?, &self.obs)?,
-        ))
+        let mut dx = self.lift(v)?;
+        if let Some((monomials, poly)) = &self.poly {
+            let (_, dq) = monomials.features_jvp(z, v)?;
+            dx = (dx + dq.matmul(&poly.as_tensor().detach())?)?;
+        }
+        Ok((self.decode(z, false)?, unflatten_obs(&dx, &self.obs)?))
     }
     fn fit(&self, frames: &[&[f32]]) -> Result<Option<String>> {
         let d = self.mean.dim(0)?;
@@ -113,11 +150,82 @@ impl Autoencoder for PcaProjection {
             .join(", ");
         self.scale
             .set(&Tensor::from_slice(&scale, scale.len(), dev)?.to_dtype(dt)?)?;
-        Ok(Some(format!(
+        let mut line = format!(
             "pca: {k} components of {} training observations keep {:.2}% of the variance; latent \
              scale {scales}",
             frames.len(),
             100.0 * pca.kept(k)
-        )))
+        );
+        if let Some((monomials, poly)) = &self.poly {
+            let (p, kept) = fit_poly(monomials, &pca, &scale, frames)?;
+            poly.set(&Tensor::from_slice(p.as_slice(), (p.ncols(), d), dev)?.to_dtype(dt)?)?;
+            line += &format!(
+                "; the polynomial decoder ({} monomials) keeps {:.2}% of what the projection \
+                 leaves",
+                p.ncols(),
+                100.0 * kept
+            );
+        }
+        Ok(Some(line))
     }
+}
+
+/// Least squares for the decoder's polynomial part: P `[monomials, d]` minimising Σ‖r − q(z)·P‖² over
+/// `frames`, with z their latents and r what the projection leaves of them, and the fraction of Σ‖r‖²
+/// it explains. Returned column-major `d × monomials`, i.e. row-major `[monomials, d]`.
+fn fit_poly(
+    monomials: &Monomials,
+    pca: &Pca,
+    scale: &[f64],
+    frames: &[&[f32]],
+) -> Result<(DMatrix<f64>, f64)> {
+    let (n, d, k) = (frames.len(), pca.mean.len(), pca.components.ncols());
+    let u = &pca.components;
+    // Latents z = Uᵀ(x − μ)/s of every frame, as one f64 tensor for the monomials.
+    let mut z = Vec::with_capacity(n * k);
+    for f in frames {
+        let c = pca.coefficients(f, k);
+        z.extend((0..k).map(|j| c[j] / scale[if scale.len() == k { j } else { 0 }]));
+    }
+    let q = monomials.features(&Tensor::from_vec(z, (n, k), &Device::Cpu)?)?;
+    let m = q.dim(1)?;
+    if n <= m {
+        candle_core::bail!(
+            "pca: the decoder's {m} monomials need more than {n} training observations"
+        );
+    }
+    let q = DMatrix::from_row_slice(n, m, &q.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?);
+    // Qᵀ(X − μ), one frame at a time, then the part orthogonal to the components: Qᵀ R.
+    let mut qtx = DMatrix::<f64>::zeros(m, d);
+    let mut total = 0.0;
+    let mut xc = vec![0.0; d];
+    for (r, f) in frames.iter().enumerate() {
+        for ((c, &v), mu) in xc.iter_mut().zip(*f).zip(pca.mean.iter()) {
+            *c = v as f64 - mu;
+        }
+        total += xc.iter().map(|v| v * v).sum::<f64>();
+        for i in 0..m {
+            let w = q[(r, i)];
+            for (o, c) in qtx.row_mut(i).iter_mut().zip(&xc) {
+                *o += w * c;
+            }
+        }
+    }
+    let qtr = &qtx - (&qtx * u) * u.transpose();
+    let mut g = q.transpose() * &q;
+    let ridge = 1e-10 * g.trace() / m as f64;
+    for i in 0..m {
+        g[(i, i)] += ridge;
+    }
+    let Some(chol) = g.cholesky() else {
+        candle_core::bail!(
+            "pca: the decoder's monomials of the training latents are linearly dependent"
+        );
+    };
+    let p = chol.solve(&qtr);
+    // Σ‖r‖² = Σ‖x − μ‖² − n Σ variances of the kept components; the fit explains tr(Pᵀ Qᵀ R).
+    let left = total - n as f64 * pca.variances[..k].iter().sum::<f64>();
+    let explained = p.component_mul(&qtr).sum();
+    let kept = if left > 0.0 { explained / left } else { 1.0 };
+    Ok((p.transpose(), kept))
 }
