@@ -353,11 +353,9 @@ pub fn forecast_values(
         Some(dt) => return Err(config_err!("dt = {dt}: expected a positive time step")),
         None => {
             let ds = m.exp.data.open()?;
-            let t = ds.split("train")?.t;
-            if t.len() < 2 {
-                return Err(data_err!("the model's data has no time step; pass dt"));
-            }
-            f64::from(t[1] - t[0])
+            ds.split("train")?
+                .time_step()
+                .ok_or_else(|| data_err!("the model's data has no time step; pass dt"))?
         }
     };
     let (z, zshape) = encode_values(m, x0, shape, "x0")?;

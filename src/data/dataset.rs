@@ -127,6 +127,27 @@ impl Split<'_> {
         self.shape[2..].iter().product()
     }
 
+    /// The time step of the first trajectory: the mean spacing of its times, computed in f64 and
+    /// written with the fewest significant digits that stay within what its f32 times resolve. The
+    /// difference of two neighbouring f32 times is off by up to an ulp of t (at t ≈ 450, 0.0500183 for
+    /// a step of 0.05), which over a long horizon is a phase error; the mean over the whole trajectory
+    /// divides that by its length. None for fewer than two steps.
+    pub fn time_step(&self) -> Option<f64> {
+        let n = self.steps();
+        if n < 2 || self.t.len() < n {
+            return None;
+        }
+        let (a, b) = (f64::from(self.t[0]), f64::from(self.t[n - 1]));
+        let dt = (b - a) / (n - 1) as f64;
+        // Each end is within half an f32 ulp of its true time.
+        let ulp = f64::from(self.t[0].abs().max(self.t[n - 1].abs())) * f64::from(f32::EPSILON);
+        let resolved = ulp / (n - 1) as f64;
+        (1..=9)
+            .filter_map(|digits| format!("{dt:.*e}", digits - 1).parse::<f64>().ok())
+            .find(|r| (r - dt).abs() <= resolved)
+            .or(Some(dt))
+    }
+
     /// Refuses the first non-finite value of `x`, `dx` or `t`, naming `file`, the tensor, the split
     /// and the value's index `[trajectory, step, ...]`.
     pub fn check_finite(&self, file: &str, split: &str) -> Result<()> {
@@ -318,6 +339,31 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The time step is the mean spacing, short where the f32 times allow it: 0.05 from times near 450
+    /// whose neighbours differ by 0.0500183, 0.02 from times at 0, and a step of many digits kept.
+    #[test]
+    fn the_time_step_is_the_mean_spacing_as_far_as_f32_times_resolve_it() {
+        let step = |t0: f64, dt: f64, n: usize| {
+            let t: Vec<f32> = (0..n).map(|i| (t0 + i as f64 * dt) as f32).collect();
+            let shape = [1, n, 1];
+            let x = vec![0.0; n];
+            Split {
+                shape: &shape,
+                x: &x,
+                dx: &x,
+                t: &t,
+            }
+            .time_step()
+        };
+        let t: Vec<f32> = (0..2).map(|i| (450.0 + i as f64 * 0.05) as f32).collect();
+        assert!((f64::from(t[1] - t[0]) - 0.05).abs() > 1e-5);
+        assert_eq!(step(450.0, 0.05, 1000), Some(0.05));
+        assert_eq!(step(0.0, 0.02, 500), Some(0.02));
+        let long = step(3.0, 0.012345678, 2000).unwrap();
+        assert!((long - 0.012345678).abs() < 1e-9, "{long}");
+        assert_eq!(step(0.0, 0.1, 1), None);
+    }
 
     /// Skipping k steps gives each training trajectory from its step k on; other splits are untouched,
     /// a single trajectory's trimmed arrays are borrowed from the file (not copied), and a skip that

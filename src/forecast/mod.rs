@@ -243,11 +243,9 @@ pub fn forecast(inp: &Inputs, cfg: &ForecastConfig) -> Result<Results> {
             ds.file().path().display(),
         ));
     }
-    // the f32 step as written in decimal (0.02, not 0.0199999995)
-    let dt: f64 = (split.t[1] - split.t[0])
-        .to_string()
-        .parse()
-        .expect("a float's decimal form parses");
+    let dt = split
+        .time_step()
+        .expect("a split of at least 2 steps has a time step");
     let horizon = if cfg.horizon == 0 {
         steps - 1
     } else {
