@@ -157,7 +157,7 @@ impl Autoencoder for PcaProjection {
             100.0 * pca.kept(k)
         );
         if let Some((monomials, poly)) = &self.poly {
-            let (p, kept) = fit_poly(monomials, &pca, &scale, frames)?;
+            let (p, kept) = fit_poly(monomials, &pca, &scale, frames, dev)?;
             poly.set(&Tensor::from_slice(p.as_slice(), (p.ncols(), d), dev)?.to_dtype(dt)?)?;
             line += &format!(
                 "; the polynomial decoder ({} monomials) keeps {:.2}% of what the projection \
@@ -172,12 +172,14 @@ impl Autoencoder for PcaProjection {
 
 /// Least squares for the decoder's polynomial part: P `[monomials, d]` minimising Σ‖r − q(z)·P‖² over
 /// `frames`, with z their latents and r what the projection leaves of them, and the fraction of Σ‖r‖²
-/// it explains. Returned column-major `d × monomials`, i.e. row-major `[monomials, d]`.
+/// it explains. Returned column-major `d × monomials`, i.e. row-major `[monomials, d]`. The monomials
+/// are evaluated on `device`, where their indices live.
 fn fit_poly(
     monomials: &Monomials,
     pca: &Pca,
     scale: &[f64],
     frames: &[&[f32]],
+    device: &Device,
 ) -> Result<(DMatrix<f64>, f64)> {
     let (n, d, k) = (frames.len(), pca.mean.len(), pca.components.ncols());
     let u = &pca.components;
@@ -187,7 +189,7 @@ fn fit_poly(
         let c = pca.coefficients(f, k);
         z.extend((0..k).map(|j| c[j] / scale[if scale.len() == k { j } else { 0 }]));
     }
-    let q = monomials.features(&Tensor::from_vec(z, (n, k), &Device::Cpu)?)?;
+    let q = monomials.features(&Tensor::from_vec(z, (n, k), device)?)?;
     let m = q.dim(1)?;
     if n <= m {
         candle_core::bail!(
@@ -195,8 +197,9 @@ fn fit_poly(
         );
     }
     let q = DMatrix::from_row_slice(n, m, &q.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?);
-    // Qᵀ(X − μ), one frame at a time, then the part orthogonal to the components: Qᵀ R.
-    let mut qtx = DMatrix::<f64>::zeros(m, d);
+    // (X − μ)ᵀQ (d × monomials, a contiguous column per monomial), one frame at a time, then its
+    // part orthogonal to the components: RᵀQ.
+    let mut xtq = DMatrix::<f64>::zeros(d, m);
     let mut total = 0.0;
     let mut xc = vec![0.0; d];
     for (r, f) in frames.iter().enumerate() {
@@ -206,12 +209,12 @@ fn fit_poly(
         total += xc.iter().map(|v| v * v).sum::<f64>();
         for i in 0..m {
             let w = q[(r, i)];
-            for (o, c) in qtx.row_mut(i).iter_mut().zip(&xc) {
+            for (o, c) in xtq.column_mut(i).iter_mut().zip(&xc) {
                 *o += w * c;
             }
         }
     }
-    let qtr = &qtx - (&qtx * u) * u.transpose();
+    let rtq = &xtq - u * (u.transpose() * &xtq);
     let mut g = q.transpose() * &q;
     let ridge = 1e-10 * g.trace() / m as f64;
     for i in 0..m {
@@ -222,10 +225,11 @@ fn fit_poly(
             "pca: the decoder's monomials of the training latents are linearly dependent"
         );
     };
-    let p = chol.solve(&qtr);
+    // Pᵀ = RᵀQ·G⁻¹ (G symmetric), d × monomials: column-major, i.e. row-major [monomials, d].
+    let pt = chol.solve(&rtq.transpose()).transpose();
     // Σ‖r‖² = Σ‖x − μ‖² − n Σ variances of the kept components; the fit explains tr(Pᵀ Qᵀ R).
     let left = total - n as f64 * pca.variances[..k].iter().sum::<f64>();
-    let explained = p.component_mul(&qtr).sum();
+    let explained = pt.component_mul(&rtq).sum();
     let kept = if left > 0.0 { explained / left } else { 1.0 };
-    Ok((p.transpose(), kept))
+    Ok((pt, kept))
 }
