@@ -42,7 +42,7 @@ mod tests {
     use crate::nn::layer::Activation;
     use crate::nn::params::Params;
     use crate::testing::{
-        decoder_jvp_error, encoder_jvp_error, grad_check, grad_check_var, randn_like,
+        decoder_jvp_error, encoder_jvp_error, grad_check, grad_check_var, max_abs_diff, randn_like,
         randomize_norms,
     };
     use candle_core::Tensor;
@@ -180,6 +180,15 @@ mod tests {
         assert!(err < 1e-7, "decoder jvp {err:e}");
     }
 
+    /// The error that validating each of `cfgs` as `[autoencoder]` gives.
+    fn refusal(cfgs: &[AutoencoderConfig]) -> String {
+        let mut c = crate::config::Checker::default();
+        for cfg in cfgs {
+            c.check("autoencoder", cfg);
+        }
+        c.result("config").unwrap_err().to_string()
+    }
+
     #[test]
     fn a_whitened_pca_gives_each_component_unit_variance_and_decodes_what_it_spans() {
         let cfg = AutoencoderConfig {
@@ -211,24 +220,13 @@ mod tests {
         for v in z.sqr().unwrap().mean(0).unwrap().to_vec1::<f64>().unwrap() {
             assert!((v - 1.0).abs() < 1e-6, "{v}");
         }
-        let err = (ae.decode(&z, false).unwrap() - &x)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap();
-        assert!(err.to_scalar::<f64>().unwrap() < 1e-5);
+        assert!(max_abs_diff(&ae.decode(&z, false).unwrap(), &x) < 1e-5);
         assert_fixed_map_derivatives(ae.as_ref(), &[4], 2);
         // Only a projection can be whitened.
-        let mut c = crate::config::Checker::default();
-        c.check(
-            "autoencoder",
-            &AutoencoderConfig {
-                whiten: true,
-                ..Default::default()
-            },
-        );
-        let e = c.result("config").unwrap_err().to_string();
+        let e = refusal(&[AutoencoderConfig {
+            whiten: true,
+            ..Default::default()
+        }]);
         assert!(e.contains("autoencoder.whiten"), "{e}");
     }
 
@@ -258,16 +256,6 @@ mod tests {
         let refs: Vec<&[f32]> = frames.iter().map(|f| f.as_slice()).collect();
         let all: Vec<f64> = frames.iter().flatten().map(|&v| v as f64).collect();
         let x = Tensor::from_vec(all, (120, 4), &Device::Cpu).unwrap();
-        let max_err = |a: &Tensor, b: &Tensor| -> f64 {
-            (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar()
-                .unwrap()
-        };
         for (degree, whiten) in [(1, false), (3, false), (3, true)] {
             let cfg = AutoencoderConfig {
                 kind: Kind::Pca,
@@ -280,7 +268,7 @@ mod tests {
             let mut rng = crate::rng::stream(5, "t");
             let ae = build(&cfg, &[4], &mut p.scope("ae", &mut rng)).unwrap();
             let line = ae.fit(&refs).unwrap().unwrap();
-            let err = max_err(
+            let err = max_abs_diff(
                 &ae.decode(&ae.encode(&x, false).unwrap(), false).unwrap(),
                 &x,
             );
@@ -299,21 +287,14 @@ mod tests {
             // The decoder's cubic part lies off the components: encoding a decoded latent gives it back.
             let z = randn_like(&[6, 2], 1.0, 7).unwrap();
             let back = ae.encode(&ae.decode(&z, false).unwrap(), false).unwrap();
-            assert!(max_err(&back, &z) < 1e-6);
+            assert!(max_abs_diff(&back, &z) < 1e-6);
             assert_fixed_map_derivatives(ae.as_ref(), &[4], 2);
         }
         // Only a projection has a polynomial decoder, of degree at least 1; too few frames are refused.
-        let mut c = crate::config::Checker::default();
-        for degree in [3, 0] {
-            c.check(
-                "autoencoder",
-                &AutoencoderConfig {
-                    decoder_degree: degree,
-                    ..Default::default()
-                },
-            );
-        }
-        let e = c.result("config").unwrap_err().to_string();
+        let e = refusal(&[3, 0].map(|degree| AutoencoderConfig {
+            decoder_degree: degree,
+            ..Default::default()
+        }));
         assert!(e.contains("autoencoder.decoder_degree"), "{e}");
         assert!(
             e.contains("needs kind = \"pca\"") && e.contains("expected at least 1"),
@@ -377,8 +358,7 @@ mod tests {
         let z = ae.encode(&x, true).unwrap();
         assert_eq!(z.dims(), &[5, 2]);
         let y = ae.decode(&z, false).unwrap();
-        let err = (y - &x).unwrap().abs().unwrap().max_all().unwrap();
-        assert!(err.to_scalar::<f64>().unwrap() < 1e-5);
+        assert!(max_abs_diff(&y, &x) < 1e-5);
         // The latent of the whole sample has unit mean variance.
         let all: Vec<f64> = frames.iter().flatten().map(|&v| v as f64).collect();
         let z = ae

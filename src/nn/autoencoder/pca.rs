@@ -200,13 +200,11 @@ fn fit_poly(
     // (X − μ)ᵀQ (d × monomials, a contiguous column per monomial), one frame at a time, then its
     // part orthogonal to the components: RᵀQ.
     let mut xtq = DMatrix::<f64>::zeros(d, m);
-    let mut total = 0.0;
     let mut xc = vec![0.0; d];
     for (r, f) in frames.iter().enumerate() {
         for ((c, &v), mu) in xc.iter_mut().zip(*f).zip(pca.mean.iter()) {
             *c = v as f64 - mu;
         }
-        total += xc.iter().map(|v| v * v).sum::<f64>();
         for i in 0..m {
             let w = q[(r, i)];
             for (o, c) in xtq.column_mut(i).iter_mut().zip(&xc) {
@@ -227,8 +225,8 @@ fn fit_poly(
     };
     // Pᵀ = RᵀQ·G⁻¹ (G symmetric), d × monomials: column-major, i.e. row-major [monomials, d].
     let pt = chol.solve(&rtq.transpose()).transpose();
-    // Σ‖r‖² = Σ‖x − μ‖² − n Σ variances of the kept components; the fit explains tr(Pᵀ Qᵀ R).
-    let left = total - n as f64 * pca.variances[..k].iter().sum::<f64>();
+    // Σ‖r‖² = n Σ variances along the directions left out; the fit explains tr(Pᵀ Qᵀ R).
+    let left = n as f64 * pca.variances[k..].iter().sum::<f64>();
     let explained = pt.component_mul(&rtq).sum();
     let kept = if left > 0.0 { explained / left } else { 1.0 };
     Ok((pt, kept))
