@@ -83,7 +83,9 @@ fn run_folder_determinism_resume_and_refusals() {
     assert_eq!((g.len(), g[0].len(), g[0][0].len()), (1, 2, 2));
     let csv = std::fs::read_to_string(a.join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
-    assert!(csv.starts_with("epoch,recon,gan,reg,chreg,disc,val_recon_mse,disc_acc,imag_ratio"));
+    assert!(
+        csv.starts_with("epoch,recon,gan,reg,chreg,disc,orbit,val_recon_mse,disc_acc,imag_ratio")
+    );
 
     // Same config and seed: the same numbers and the same weights.
     let r = train(p, "b", &[]);

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod eval;
 pub mod folder;
 pub mod model;
+pub mod orbit_term;
 pub mod orbits;
 pub mod report;
 pub mod run;
@@ -77,6 +78,10 @@ pub struct TrainConfig {
     pub w_reg: f64,
     pub regularizer: Regularizer,
     pub w_chreg: f64,
+    /// Orbit consistency (0 = off, the reference): the weight of how much the group's invariant yᵀQy
+    /// of each latent piece changes along each training window ([`orbit_term`]), so that latent
+    /// trajectories follow the orbits of the learned group.
+    pub w_orbit: f64,
     /// Checkpoint every k epochs (and always at the end; 0 = only at the end).
     pub save_every: usize,
     /// Validation windows used for the per-epoch reconstruction error and discriminator accuracy
@@ -124,6 +129,7 @@ impl crate::config::Validate for TrainConfig {
             ("w_gan", self.w_gan),
             ("w_reg", self.w_reg),
             ("w_chreg", self.w_chreg),
+            ("w_orbit", self.w_orbit),
         ] {
             c.non_negative(key, w);
         }
@@ -160,6 +166,7 @@ impl Default for TrainConfig {
             w_reg: 0.02,
             regularizer: Regularizer::Cosine,
             w_chreg: 0.0,
+            w_orbit: 0.0,
             save_every: 10,
             eval_windows: 8192,
             eval_points: 500,

@@ -78,7 +78,7 @@ impl LaLiGan {
             &mut disc_params.scope("disc", &mut r),
         )
         .map_err(|e| config_err!("[discriminator]: {e}"))?;
-        Ok(Self {
+        let model = Self {
             ae,
             rep,
             disc,
@@ -88,7 +88,9 @@ impl LaLiGan {
             window,
             obs: obs.to_vec(),
             disc_input: setup.discriminator.input,
-        })
+        };
+        super::orbit_term::check(&model, setup.train.w_orbit)?;
+        Ok(model)
     }
 
     /// The device the model's tensors live on.

@@ -3,7 +3,7 @@
 
 use super::eval::{block_generators, Scores};
 use super::model::LaLiGan;
-use super::step::Terms;
+use super::step::{Terms, N_TERMS};
 use super::Setup;
 use crate::error::{Error, Result};
 use crate::metrics;
@@ -16,8 +16,8 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     pub epoch: usize,
-    /// Mean training loss terms over the epoch's batches (recon, gan, reg, chreg, disc).
-    pub terms: [f64; 5],
+    /// Mean training loss terms over the epoch's batches (recon, gan, reg, chreg, disc, orbit).
+    pub terms: [f64; N_TERMS],
     pub val_recon_mse: f64,
     pub disc_acc: f64,
     /// Worst over channels / blocks: min imag_ratio, min skew_ratio, max orbit_cv.
@@ -28,8 +28,11 @@ pub struct Row {
     pub seconds: f64,
 }
 
-const HEADER: &str =
-    "epoch,recon,gan,reg,chreg,disc,val_recon_mse,disc_acc,imag_ratio,skew_ratio,orbit_cv,seconds";
+const HEADER: &str = "epoch,recon,gan,reg,chreg,disc,orbit,val_recon_mse,disc_acc,imag_ratio,\
+                      skew_ratio,orbit_cv,seconds";
+
+/// Columns of a row; runs written before the orbit term have one fewer (no `orbit`).
+const COLUMNS: usize = 13;
 
 fn worst(v: impl Iterator<Item = f64>, max: bool) -> f64 {
     v.fold(f64::NAN, |a, b| {
@@ -45,7 +48,13 @@ fn worst(v: impl Iterator<Item = f64>, max: bool) -> f64 {
 
 impl Row {
     /// The row of epoch `epoch` from the loss sums over `batches` batches and the evaluation.
-    pub fn new(epoch: usize, sums: &[f64; 5], batches: usize, s: &Scores, seconds: f64) -> Self {
+    pub fn new(
+        epoch: usize,
+        sums: &[f64; N_TERMS],
+        batches: usize,
+        s: &Scores,
+        seconds: f64,
+    ) -> Self {
         let n = batches.max(1) as f64;
         Self {
             epoch,
@@ -63,7 +72,7 @@ impl Row {
     pub fn describe(&self) -> String {
         let t = &self.terms;
         format!(
-            "epoch {}: recon {:.4e} gan {:.4} reg {:.4} chreg {:.4} disc {:.4} | val recon {:.4e} \
+            "epoch {}: recon {:.4e} gan {:.4} reg {:.4} chreg {:.4} disc {:.4}{} | val recon {:.4e} \
              disc_acc {:.3}{} | {:.1}s",
             self.epoch,
             t[0],
@@ -71,6 +80,12 @@ impl Row {
             t[2],
             t[3],
             t[4],
+            // The orbit term only where it is on.
+            if t[5] != 0.0 {
+                format!(" orbit {:.4e}", t[5])
+            } else {
+                String::new()
+            },
             self.val_recon_mse,
             self.disc_acc,
             // Scores that do not apply (fixed generators, static samples) are left out.
@@ -125,23 +140,27 @@ pub fn read_metrics(path: &Path, epochs: usize) -> Result<Vec<Row>> {
     let bad = |line: usize| data_err!("{}: line {line} is not a metrics row", path.display());
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1).take(epochs) {
-        let v: Vec<f64> = line
+        let mut v: Vec<f64> = line
             .split(',')
             .map(|x| x.parse::<f64>())
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| bad(i + 1))?;
-        if v.len() != 12 {
+        if v.len() == COLUMNS - 1 {
+            v.insert(6, 0.0); // no orbit term then
+        }
+        if v.len() != COLUMNS {
             return Err(bad(i + 1));
         }
+        let v = &v[..];
         rows.push(Row {
             epoch: v[0] as usize,
-            terms: [v[1], v[2], v[3], v[4], v[5]],
-            val_recon_mse: v[6],
-            disc_acc: v[7],
-            imag_ratio: v[8],
-            skew_ratio: v[9],
-            orbit_cv: v[10],
-            seconds: v[11],
+            terms: v[1..7].try_into().expect("six terms"),
+            val_recon_mse: v[7],
+            disc_acc: v[8],
+            imag_ratio: v[9],
+            skew_ratio: v[10],
+            orbit_cv: v[11],
+            seconds: v[12],
         });
     }
     if rows.len() != epochs {
@@ -237,7 +256,7 @@ impl Summary {
             seconds_per_epoch: seconds / rows.len().max(1) as f64,
             final_losses: Terms::NAMES
                 .iter()
-                .zip(last.map_or([f64::NAN; 5], |r| r.terms))
+                .zip(last.map_or([f64::NAN; N_TERMS], |r| r.terms))
                 .map(|(n, v)| (n.to_string(), v))
                 .collect(),
             seed: setup.seed,
@@ -419,5 +438,43 @@ impl View {
             0.0
         };
         format!("block {block}: plane L rotates ({share:.0}% of the variance)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row written and read back is the same row; a row of a run written before the orbit term
+    /// (no `orbit` column) reads with that term 0, so such a run still resumes.
+    #[test]
+    fn metrics_rows_round_trip_and_older_rows_read_without_the_orbit_term() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        let row = Row {
+            epoch: 1,
+            terms: [0.5, 0.7, 0.03, 0.0, 0.69, 2.5e-6],
+            val_recon_mse: 4e-3,
+            disc_acc: 0.52,
+            imag_ratio: 1.0,
+            skew_ratio: 0.9999,
+            orbit_cv: 0.21,
+            seconds: 2.75,
+        };
+        write_metrics(&path, std::slice::from_ref(&row)).unwrap();
+        assert_eq!(read_metrics(&path, 1).unwrap(), std::slice::from_ref(&row));
+
+        let old = "epoch,recon,gan,reg,chreg,disc,val_recon_mse,disc_acc,imag_ratio,skew_ratio,\
+                   orbit_cv,seconds\n1,5e-1,7e-1,3e-2,0e0,6.9e-1,4e-3,5.2e-1,1e0,9.999e-1,2.1e-1,2.75e0\n";
+        std::fs::write(&path, old).unwrap();
+        let want = Row {
+            terms: [0.5, 0.7, 0.03, 0.0, 0.69, 0.0],
+            ..row
+        };
+        assert_eq!(read_metrics(&path, 1).unwrap(), [want]);
+
+        std::fs::write(&path, "header\n1,2,3\n").unwrap();
+        let err = read_metrics(&path, 1).unwrap_err().to_string();
+        assert!(err.contains("line 2 is not a metrics row"), "{err}");
     }
 }

@@ -5,6 +5,7 @@ use super::eval::{self, Scores};
 use super::model::MODEL_FILE;
 use super::orbits;
 use super::report::{self, Row};
+use super::step::N_TERMS;
 use super::Setup;
 use super::TrainConfig;
 use super::{LaLiGan, Trainer};
@@ -58,7 +59,7 @@ struct Position {
     epoch: usize,
     batch: usize,
     lie_word_pos: u128,
-    sums: [f64; 5],
+    sums: [f64; N_TERMS],
     batches: usize,
     seconds: f64,
 }
@@ -575,7 +576,7 @@ fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Ve
         .opt_disc
         .load("adam.disc", sd, |n| state.tensor(n))
         .map_err(|e| state.error(e))?;
-    let sums: Vec<f64> = state
+    let mut sums: Vec<f64> = state
         .meta("sums")?
         .split(',')
         .map(|v| {
@@ -583,13 +584,16 @@ fn load(trainer: &mut Trainer, out: &Path, config: &str) -> Result<(Position, Ve
                 .map_err(|_| state.error(format!("metadata `sums` has {v:?}")))
         })
         .collect::<Result<_>>()?;
+    if sums.len() == N_TERMS - 1 {
+        sums.push(0.0); // saved before the orbit term
+    }
     let pos = Position {
         epoch: state.meta_parse("epoch")?,
         batch: state.meta_parse("batch")?,
         lie_word_pos: state.meta_parse("lie_word_pos")?,
         sums: sums
             .try_into()
-            .map_err(|_| state.error("metadata `sums` needs 5 values".into()))?,
+            .map_err(|_| state.error(format!("metadata `sums` needs {N_TERMS} values")))?,
         batches: state.meta_parse("batches")?,
         seconds: state.meta_parse("seconds")?,
     };

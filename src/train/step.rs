@@ -1,6 +1,7 @@
 //! One training step: the LaLiGAN loss (DESIGN.md §3) with one backward pass and three Adam updates.
 
 use super::model::LaLiGan;
+use super::orbit_term;
 use super::{ReconLoss, Regularizer, TrainConfig};
 use crate::lie::LieConfig;
 use crate::nn::loss::{bce_with_logits, bce_with_logits_targets, mse};
@@ -20,15 +21,22 @@ pub struct Terms<T = f64> {
     pub chreg: T,
     /// ½[BCE(D(z), real) + BCE(D(g·z), fake)].
     pub disc: T,
+    /// Orbit consistency O (0 when `w_orbit` is 0).
+    pub orbit: T,
 }
+
+/// How many loss terms there are.
+pub const N_TERMS: usize = 6;
 
 impl Terms<f64> {
     /// Names of the terms, in CSV order.
-    pub const NAMES: [&'static str; 5] = ["recon", "gan", "reg", "chreg", "disc"];
+    pub const NAMES: [&'static str; N_TERMS] = ["recon", "gan", "reg", "chreg", "disc", "orbit"];
 
     /// The terms in CSV order.
-    pub fn values(&self) -> [f64; 5] {
-        [self.recon, self.gan, self.reg, self.chreg, self.disc]
+    pub fn values(&self) -> [f64; N_TERMS] {
+        [
+            self.recon, self.gan, self.reg, self.chreg, self.disc, self.orbit,
+        ]
     }
 
     /// The first non-finite term, if any.
@@ -96,13 +104,15 @@ pub fn channel_term(model: &LaLiGan) -> Result<Tensor> {
 }
 
 /// The loss of one batch of windows `x` (`[batch, window, obs..]`) with group coefficients `w` (one
-/// `[batch, channels]` tensor per block), in train mode. Returns the total and its terms.
+/// `[batch, channels]` tensor per block), in train mode. `forms` holds each block's invariant form,
+/// fixed for the step ([`orbit_term::forms`]), when `w_orbit` is on. Returns the total and its terms.
 pub fn loss(
     model: &LaLiGan,
     train: &TrainConfig,
     lie: &LieConfig,
     x: &Tensor,
     w: &[Tensor],
+    forms: Option<&[Tensor]>,
 ) -> Result<(Tensor, Terms<Tensor>)> {
     let (b, win) = (x.dim(0)?, x.dim(1)?);
     let z = model.encode_windows(x, true)?; // [b, win, k]
@@ -130,11 +140,19 @@ pub fn loss(
     let disc = ((d_real + d_fake)? * 0.5)?;
     let reg = regularizer(model, train.regularizer, &z, &gz.reshape((b, win, k))?)?;
     let chreg = channel_term(model)?;
-    let total = ((&recon * train.w_recon)?
+    let mut total = ((&recon * train.w_recon)?
         + (&gan * train.w_gan)?
         + (&reg * train.w_reg)?
         + (&chreg * train.w_chreg)?
         + &disc)?;
+    let orbit = match forms {
+        Some(forms) if train.w_orbit > 0.0 => {
+            let o = orbit_term::term(lie, &z, forms, &orbit_term::pieces(model))?;
+            total = (total + (&o * train.w_orbit)?)?;
+            o
+        }
+        _ => Tensor::zeros((), z.dtype(), z.device())?,
+    };
     Ok((
         total,
         Terms {
@@ -143,6 +161,7 @@ pub fn loss(
             reg,
             chreg,
             disc,
+            orbit,
         },
     ))
 }
@@ -200,9 +219,14 @@ impl Trainer {
         let t0 = std::time::Instant::now();
         // The hidden-layer stacks file their parameter gradients in the sink (see `nn::stack`).
         let sink = GradSink::default();
+        let forms = if train.w_orbit > 0.0 {
+            Some(orbit_term::forms(&self.model)?)
+        } else {
+            None
+        };
         let (total, t) = {
             let _active = sink.activate();
-            loss(&self.model, train, lie, x, w)?
+            loss(&self.model, train, lie, x, w, forms.as_deref())?
         };
         let scalar = |t: &Tensor| t.to_dtype(DType::F64)?.to_scalar::<f64>();
         let terms = Terms {
@@ -211,6 +235,7 @@ impl Trainer {
             reg: scalar(&t.reg)?,
             chreg: scalar(&t.chreg)?,
             disc: scalar(&t.disc)?,
+            orbit: scalar(&t.orbit)?,
         };
         let t1 = std::time::Instant::now();
         if terms.non_finite().is_some() {
@@ -349,12 +374,13 @@ mod loss_tests {
     fn whole_loss_gradient_matches_finite_differences() {
         crate::testing::on_both_paths(|| {
             // Two learnable channels so the channel term is active; both regularizers; both centerings;
-            // both reconstruction losses (BCE on a sigmoid output).
+            // both reconstruction losses (BCE on a sigmoid output); the orbit term on and off (its
+            // invariant forms fixed for the step, as in training).
             let blocks = "blocks = [{ copies = 2, channels = 2, dim = 2 }]";
-            for (reg, center, recon) in [
-                ("cosine", false, "mse"),
-                ("lnorm", true, "mse"),
-                ("cosine", false, "bce"),
+            for (reg, center, recon, w_orbit) in [
+                ("cosine", false, "mse", 0.4),
+                ("lnorm", true, "mse", 0.4),
+                ("cosine", false, "bce", 0.0),
             ] {
                 let lie = format!("[lie]\n{blocks}\nkeep_center = {center}");
                 let sets = if recon == "bce" {
@@ -362,16 +388,27 @@ mod loss_tests {
                 } else {
                     vec![]
                 };
-                let extra = format!("regularizer = \"{reg}\"\nrecon_loss = \"{recon}\"\n{lie}");
+                let extra = format!(
+                    "regularizer = \"{reg}\"\nrecon_loss = \"{recon}\"\nw_orbit = {w_orbit}\n{lie}"
+                );
                 let (exp, model) = tiny_with(&extra, &sets);
                 let x = randn_like(&[4, 2, 3], 1.0, 1).unwrap();
                 let w = vec![randn_like(&[4, 2], 1.0, 2).unwrap()];
+                let forms = orbit_term::forms(&model).unwrap();
+                let loss = || loss(&model, &exp.train, &exp.lie, &x, &w, Some(&forms));
+                let (_, t) = loss().unwrap();
+                let orbit = t.orbit.to_scalar::<f64>().unwrap();
+                assert_eq!(
+                    orbit > 0.0,
+                    w_orbit > 0.0,
+                    "orbit term {orbit} at w_orbit {w_orbit}"
+                );
                 let generator_side = || -> candle_core::Result<Tensor> {
-                    let (total, t) = loss(&model, &exp.train, &exp.lie, &x, &w)?;
+                    let (total, t) = loss()?;
                     total - t.disc
                 };
                 let disc_side = || -> candle_core::Result<Tensor> {
-                    let (_, t) = loss(&model, &exp.train, &exp.lie, &x, &w)?;
+                    let (_, t) = loss()?;
                     (t.gan * exp.train.w_gan)? + t.disc
                 };
                 // Layer by layer, and as the training step runs it (the hidden stacks as one node each).
