@@ -78,9 +78,9 @@ pub struct TrainConfig {
     pub w_reg: f64,
     pub regularizer: Regularizer,
     pub w_chreg: f64,
-    /// Orbit consistency (0 = off, the reference): the weight of how much the group's invariant yᵀQy
-    /// of each latent piece changes along each training window ([`orbit_term`]), so that latent
-    /// trajectories follow the orbits of the learned group.
+    /// Orbit consistency (0 = off, the reference): the weight of the share of the spread of the group's
+    /// invariant yᵀQy over a batch that lies along the training windows ([`orbit_term`]), so that
+    /// latent trajectories follow the orbits of the learned group.
     pub w_orbit: f64,
     /// Checkpoint every k epochs (and always at the end; 0 = only at the end).
     pub save_every: usize,

@@ -12,8 +12,8 @@ use crate::lie::LieConfig;
 use crate::metrics;
 use candle_core::{Result, Tensor, D};
 
-/// Where a block acts on one observation's latent: the `dim` values from `offset`, in every frame of the
-/// window, with the block's invariant form.
+/// Where block `block` acts on one observation's latent: the `dim` values from `offset`, in every frame
+/// of the window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Piece {
     pub block: usize,
@@ -21,9 +21,9 @@ pub struct Piece {
     pub dim: usize,
 }
 
-/// The pieces of a latent of `latent` values in a window of `window` frames that some block acts on in
-/// every frame, each once (the flattened window is `[frame 0 latent, frame 1 latent, …]`, the blocks
-/// cover it in order, `copies` chunks of `dim` each). A chunk across two frames is not a piece.
+/// The pieces of the model's latent that one block acts on in every frame of its window, each once (the
+/// flattened window is `[frame 0 latent, frame 1 latent, …]`, the blocks cover it in order, `copies`
+/// chunks of `dim` each). A chunk across two frames is not a piece.
 pub fn pieces(model: &LaLiGan) -> Vec<Piece> {
     let (k, win) = (model.ae.latent_dim(), model.window);
     // (block, dim) of the chunk starting at each offset of each frame.
